@@ -1,0 +1,333 @@
+"""Load briefing files: YAML -> pydantic models, with every problem located by file and line.
+
+The loader is the gate every fact passes through. It rejects unknown keys and duplicate keys,
+checks that ids are unique and that cross-references resolve, and checks that every evidence
+quote occurs in the text of its source, so that the store can cite the whole sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .schema import SCHEMA_VERSION, Briefing, Evidence
+from .text import SourceText
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+BRIEFING_SUFFIXES = (".yaml", ".yml")
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a briefing file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(file)'}: {self.message}"
+
+
+class BriefingError(Exception):
+    """Raised with every problem found, never just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in briefing data")
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass(slots=True)
+class LoadedBriefing:
+    """A validated briefing with the texts of its sources and every cited sentence."""
+
+    briefing: Briefing
+    file: str
+    texts: dict[str, SourceText] = field(default_factory=dict)
+
+    def sentence(self, evidence: Evidence) -> str:
+        """The full sentence of the source that `evidence` quotes (validated to exist)."""
+        found = self.texts[evidence.source].sentence_around(evidence.quote)
+        assert found is not None, "the loader checked every quote"
+        return found
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# ---------------------------------------------------------------------------- YAML with lines
+
+
+def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
+    """Parse YAML, returning the data, the line of every key and item, and duplicate keys."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, {}, [Problem(file, line, "", f"invalid YAML: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem(file, None, "", f"invalid YAML: {exc}")]
+    if root is None:
+        return None, {}, [Problem(file, 1, "", "the file is empty")]
+
+    lines: dict[Loc, int] = {}
+    problems: list[Problem] = []
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    problems.append(
+                        Problem(
+                            file,
+                            key_node.start_mark.line + 1,
+                            format_loc((*loc, key)),
+                            f"duplicate key '{key}'",
+                        )
+                    )
+                seen.add(key)
+                lines[(*loc, key)] = key_node.start_mark.line + 1
+                walk(value_node, (*loc, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*loc, index))
+
+    walk(root, ())
+    try:
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date like 2025-02-30
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, lines, [Problem(file, line, "", f"invalid value: {exc}")]
+    return data, lines, problems
+
+
+def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+    while True:
+        if loc in lines:
+            return lines[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _evidence_locs(value: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
+    """Every evidence dict in a dumped briefing, with its location."""
+    if isinstance(value, dict):
+        if {"source", "quote", "reported_by"} <= value.keys():
+            yield loc, value
+            return
+        for key, item in value.items():
+            yield from _evidence_locs(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _evidence_locs(item, (*loc, index))
+
+
+def _record_ids(b: Briefing) -> Iterator[tuple[Loc, str]]:
+    for kind in ("sources", "entities", "events", "quotes", "claims", "discrepancies"):
+        for index, record in enumerate(getattr(b, kind)):
+            yield (kind, index, "id"), record.id
+    if b.deal:
+        yield ("deal", "id"), b.deal.id
+        for index, transfer in enumerate(b.deal.transfers):
+            yield ("deal", "transfers", index, "id"), transfer.id
+
+
+def _entity_refs(b: Briefing) -> Iterator[tuple[Loc, str]]:
+    for i, entity in enumerate(b.entities):
+        for j, role in enumerate(entity.roles):
+            if role.organisation:
+                yield ("entities", i, "roles", j, "organisation"), role.organisation
+    for i, event in enumerate(b.events):
+        for key in ("where", "participants"):
+            for j, ref in enumerate(getattr(event, key)):
+                yield ("events", i, key, j), ref
+    for i, quote in enumerate(b.quotes):
+        yield ("quotes", i, "speaker"), quote.speaker
+    for i, claim in enumerate(b.claims):
+        yield ("claims", i, "claimant"), claim.claimant
+    if b.deal:
+        for key in ("parties", "brokers"):
+            for j, ref in enumerate(getattr(b.deal, key)):
+                yield ("deal", key, j), ref
+        for i, transfer in enumerate(b.deal.transfers):
+            for key in ("giver", "receiver", "subject"):
+                ref = getattr(transfer, key)
+                if ref:
+                    yield ("deal", "transfers", i, key), ref
+        for i, basis in enumerate(b.deal.legal_basis):
+            yield ("deal", "legal_basis", i, "law"), basis.law
+
+
+def _read_text(path: Path, file: str) -> tuple[str | None, Problem | None]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(file, None, "", f"cannot read: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:
+        return None, Problem(file, None, "", f"file is {len(raw):,} bytes; the limit is 5 MiB")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, Problem(file, line, "", f"not UTF-8 text (byte {exc.start})")
+
+
+def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
+    """Load and check one briefing file; raise BriefingError with every problem found."""
+    file = str(path)
+    text, problem = _read_text(path, file)
+    if problem or text is None:
+        raise BriefingError([problem] if problem else [])
+    data, lines, problems = _parse_yaml(text, file)
+    if data is None:
+        raise BriefingError(problems)
+    if not isinstance(data, dict):
+        raise BriefingError([Problem(file, 1, "", "the top level must be a mapping of fields")])
+    try:
+        briefing = Briefing.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc: Loc = tuple(error["loc"])
+            problems.append(
+                Problem(file, _line_for(lines, loc), format_loc(loc), error["msg"])
+            )
+        raise BriefingError(problems) from None
+
+    def report(loc: Loc, message: str) -> None:
+        problems.append(Problem(file, _line_for(lines, loc), format_loc(loc), message))
+
+    seen: dict[str, Loc] = {}
+    for loc, record_id in _record_ids(briefing):
+        if record_id in seen:
+            report(loc, f"duplicate id '{record_id}' (first at {format_loc(seen[record_id])})")
+        else:
+            seen[record_id] = loc
+    entity_ids = {e.id for e in briefing.entities}
+    source_ids = {s.id for s in briefing.sources}
+    for loc, ref in _entity_refs(briefing):
+        if ref not in entity_ids:
+            report(loc, f"unknown entity '{ref}'")
+    record_refs = [
+        *((("discrepancies", i, "applies_to", j), ref)
+          for i, d in enumerate(briefing.discrepancies) for j, ref in enumerate(d.applies_to)),
+        *((("claims", i, "about", j), ref)
+          for i, c in enumerate(briefing.claims) for j, ref in enumerate(c.about)),
+    ]
+    for loc, ref in record_refs:
+        if ref not in seen:
+            report(loc, f"unknown record '{ref}'")
+    if briefing.primary_source not in source_ids:
+        report(("primary_source",), f"unknown source '{briefing.primary_source}'")
+
+    texts: dict[str, SourceText] = {}
+    for i, source in enumerate(briefing.sources):
+        if not source.text:
+            continue
+        target = (sources_dir / source.text).resolve()
+        if not target.is_relative_to(sources_dir.resolve()):
+            report(("sources", i, "text"), "the text file must be inside the sources folder")
+            continue
+        if not target.is_file():
+            report(("sources", i, "text"), f"text file not found: {sources_dir / source.text}")
+            continue
+        body, problem = _read_text(target, str(target))
+        if problem or body is None:
+            report(("sources", i, "text"), problem.message if problem else "unreadable")
+            continue
+        texts[source.id] = SourceText.parse(body, markdown=target.suffix in (".md", ".markdown"))
+
+    dumped = briefing.model_dump(mode="json")
+    for loc, ev in _evidence_locs(dumped, ()):
+        for j, ref in enumerate(ev["reported_by"]):
+            if ref not in source_ids:
+                report((*loc, "reported_by", j), f"unknown source '{ref}'")
+        if ev["source"] not in source_ids:
+            report((*loc, "source"), f"unknown source '{ev['source']}'")
+        elif ev["source"] not in texts:
+            if any(s.id == ev["source"] and s.text for s in briefing.sources):
+                continue  # its text file is missing: reported once above
+            report((*loc, "source"), f"source '{ev['source']}' has no text to quote from")
+        elif texts[ev["source"]].find(ev["quote"]) < 0:
+            report((*loc, "quote"), f"quote not found in source '{ev['source']}': {ev['quote']!r}")
+    for i, quote in enumerate(briefing.quotes):
+        primary = texts.get(briefing.primary_source)
+        if primary and not any(texts.get(e.source) and texts[e.source].find(quote.text) >= 0
+                               for e in quote.evidence):
+            report(("quotes", i, "text"), "the quoted words are not in the cited source")
+
+    if problems:
+        raise BriefingError(problems)
+    return LoadedBriefing(briefing=briefing, file=file, texts=texts)
+
+
+def briefing_files(data_dir: Path) -> list[Path]:
+    folder = data_dir / "briefings"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in BRIEFING_SUFFIXES and p.is_file())
+
+
+def load_all(data_dir: Path, files: Iterable[Path] | None = None) -> list[LoadedBriefing]:
+    """Load every briefing under `data_dir`; raise one BriefingError listing all problems."""
+    paths = list(files) if files is not None else briefing_files(data_dir)
+    if not paths:
+        raise BriefingError([Problem(str(data_dir / "briefings"), None, "", "no briefing files")])
+    loaded: list[LoadedBriefing] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            loaded.append(load_briefing(path, data_dir / "sources"))
+        except BriefingError as exc:
+            problems.extend(exc.problems)
+    first: dict[str, str] = {}
+    for item in loaded:
+        if item.briefing.id in first:
+            problems.append(
+                Problem(item.file, None, "id", f"briefing id '{item.briefing.id}' is also "
+                        f"used by {first[item.briefing.id]}")
+            )
+        first.setdefault(item.briefing.id, item.file)
+    if problems:
+        raise BriefingError(problems)
+    return loaded
+
+
+def content_hash(data_dir: Path) -> str:
+    """A digest of every briefing and source file (and the format's version)."""
+    digest = hashlib.sha256(f"schema:{SCHEMA_VERSION}\n".encode())
+    for folder in ("briefings", "sources"):
+        base = data_dir / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()

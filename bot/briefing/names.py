@@ -1,0 +1,113 @@
+"""An in-memory index of names and aliases: autocomplete and "did you mean".
+
+Autocomplete fires on every keystroke, so it never touches the database: the index is built
+once per database snapshot and answers from memory. Ranking follows what people expect from
+tag systems: an exact alias first, then prefixes, then substrings, then close spellings.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from .text import fold
+
+MAX_CHOICES = 25  # Discord's limit for autocomplete choices
+FUZZY_CUTOFF = 72.0  # below this, suggestions were nonsense in practice (e.g. "who" -> "Rubio")
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    folded: str
+    alias: str  # as written in the briefing
+    display: str  # the entity's own name
+    briefing_id: str
+    entity_id: str
+
+
+class NameIndex:
+    """Names and aliases of one database snapshot, ranked for a typed prefix."""
+
+    def __init__(self, names: list[Name]) -> None:
+        self._names = names
+        self._sorted = sorted(range(len(names)), key=lambda i: names[i].folded)
+        self._sorted_keys = [names[i].folded for i in self._sorted]
+        self._folded = [n.folded for n in names]
+        # One string for substring search, so the scan runs in C rather than in a Python loop.
+        self._blob = "\n".join(self._folded)
+        self._offsets: list[int] = []
+        at = 0
+        for key in self._folded:
+            self._offsets.append(at)
+            at += len(key) + 1
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def exact(self, text: str) -> list[Name]:
+        key = fold(text)
+        lo = bisect.bisect_left(self._sorted_keys, key)
+        out = []
+        while lo < len(self._sorted_keys) and self._sorted_keys[lo] == key:
+            out.append(self._names[self._sorted[lo]])
+            lo += 1
+        return out
+
+    def complete(self, text: str, limit: int = MAX_CHOICES) -> list[Name]:
+        """Best matches for what was typed so far, one per entity, at most `limit`."""
+        limit = max(0, min(limit, MAX_CHOICES))
+        key = fold(text)[:100]
+        picked: dict[tuple[str, str], Name] = {}
+
+        def take(name: Name) -> bool:
+            picked.setdefault((name.briefing_id, name.entity_id), name)
+            return len(picked) >= limit
+
+        if not key:
+            for i in self._sorted:
+                if self._names[i].alias == self._names[i].display and take(self._names[i]):
+                    break
+            return list(picked.values())
+        for name in self.exact(key):
+            if take(name):
+                return list(picked.values())
+        lo = bisect.bisect_left(self._sorted_keys, key)
+        while lo < len(self._sorted_keys) and self._sorted_keys[lo].startswith(key):
+            if take(self._names[self._sorted[lo]]):
+                return list(picked.values())
+            lo += 1
+        at = self._blob.find(key)
+        while at >= 0:
+            index = bisect.bisect_right(self._offsets, at) - 1
+            if take(self._names[index]):
+                return list(picked.values())
+            at = self._blob.find(key, self._offsets[index] + len(self._folded[index]) + 1)
+        if len(key) >= 3:
+            for name in self.close(key, limit):
+                if take(name):
+                    break
+        return list(picked.values())
+
+    def close(self, text: str, limit: int = 5, cutoff: float = FUZZY_CUTOFF) -> list[Name]:
+        """Names spelt like `text`, best first (one per entity)."""
+        key = fold(text)
+        if not key or not self._folded:
+            return []
+        hits = process.extract(
+            key, self._folded, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff
+        )
+        out: dict[tuple[str, str], Name] = {}
+        for _, _, index in hits:
+            name = self._names[index]
+            out.setdefault((name.briefing_id, name.entity_id), name)
+        return list(out.values())[:limit]
+
+    def best_close(self, text: str, cutoff: float = 88.0) -> Name | None:
+        """The one close spelling strong enough to answer with, e.g. 'bukel' -> Bukele."""
+        key = fold(text)
+        if len(key) < 4:
+            return None
+        hit = process.extractOne(key, self._folded, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return self._names[hit[2]] if hit else None

@@ -1,0 +1,78 @@
+"""Text helpers shared by the loader, the store and the router: folding and sentences."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_SPACE = re.compile(r"\s+")
+# A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) when the next
+# word starts with a capital, a digit or an opening quote. "U.S. citizens" stays one sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“'‘(\[]?[A-Z0-9À-Ý])")
+# Markdown structure that always starts a new sentence: headings, list items, blank lines.
+# Markdown wraps paragraphs, so a lone line break is only a space there; in plain text every
+# line is a paragraph of its own (headlines carry no full stop).
+_MD_BLOCK = re.compile(r"\n\s*\n|\n(?=\s*(?:#+\s|[-*]\s|\d+\.\s))")
+_TEXT_BLOCK = re.compile(r"\n")
+
+
+def collapse(text: str) -> str:
+    """Collapse every run of white space to one space and strip the ends."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key: 'Maiquetía' and 'MAIQUETIA' fold alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return collapse(stripped)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """A source's text, white space collapsed, with its sentence boundaries."""
+
+    text: str
+    starts: tuple[int, ...]  # offset of each sentence in `text`
+    ends: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, raw: str, *, markdown: bool = False) -> SourceText:
+        starts: list[int] = []
+        ends: list[int] = []
+        pieces: list[str] = []
+        offset = 0
+        for block in (_MD_BLOCK if markdown else _TEXT_BLOCK).split(raw):
+            block = re.sub(r"^\s*(?:#+|[-*]|\d+\.)\s+", "", block.strip())
+            block = collapse(block)
+            if not block:
+                continue
+            for sentence in _SENTENCE_END.split(block):
+                sentence = sentence.strip()
+                if not sentence:
+                    continue
+                if pieces:
+                    pieces.append(" ")
+                    offset += 1
+                starts.append(offset)
+                pieces.append(sentence)
+                offset += len(sentence)
+                ends.append(offset)
+        return cls("".join(pieces), tuple(starts), tuple(ends))
+
+    def find(self, quote: str) -> int:
+        """Offset of `quote` (white space collapsed) in the text, or -1."""
+        return self.text.find(collapse(quote))
+
+    def sentence_around(self, quote: str) -> str | None:
+        """The whole sentence (or sentences) containing `quote`, or None when absent."""
+        needle = collapse(quote)
+        at = self.text.find(needle)
+        if at < 0 or not needle:
+            return None
+        first = max(bisect.bisect_right(self.starts, at) - 1, 0)
+        last = max(bisect.bisect_left(self.ends, at + len(needle)), first)
+        last = min(last, len(self.ends) - 1)
+        return self.text[self.starts[first] : self.ends[last]]
