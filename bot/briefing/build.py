@@ -254,8 +254,11 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
                  q.low if q else None, q.high if q else None, q.unit if q else None),
             )
             ev.extend(_evidence_rows(bid, item, t.id, t.evidence, "support"))
-            fts.append((t.what, "", f"{names[t.giver]} {names[t.receiver]}", "transfer",
-                        t.id, bid))
+            # The subject's names let "how many Americans" find the transfer of US nationals.
+            subject = next((e for e in b.entities if e.id == t.subject), None)
+            subject_names = " ".join([subject.name, *subject.aliases]) if subject else ""
+            fts.append((t.what, subject_names, f"{names[t.giver]} {names[t.receiver]}",
+                        "transfer", t.id, bid))
         for kind, lines in (("legal_basis", d.legal_basis), ("condition", d.conditions)):
             for j, line in enumerate(lines):
                 key = f"{d.id}#{kind}{j}"

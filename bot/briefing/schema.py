@@ -31,7 +31,8 @@ class Model(BaseModel):
 
 
 class Reliability(StrEnum):
-    primary = "primary"  # the briefing's own source: reported as it stands, checked against the rest
+    # The briefing's own source: reported as it stands, checked against the rest.
+    primary = "primary"
     high = "high"
     medium = "medium"
     low = "low"

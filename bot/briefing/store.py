@@ -182,8 +182,7 @@ class Snapshot:
         query = text.strip()
         exact = self.names.exact(query)
         if exact:
-            return Lookup(query, matched=None if fold(exact[0].alias) == fold(exact[0].display)
-                          else exact[0].alias, suggestions=(self._name_ref(exact[0]),))
+            return Lookup(query, suggestions=(self._name_ref(exact[0]),))
         candidates = self.names.complete(query, limit=5)
         key = fold(query)
         prefixed = [n for n in candidates if n.folded.startswith(key)]
@@ -209,7 +208,7 @@ class Snapshot:
     async def lookup(self, text: str) -> Lookup:
         """`resolve` plus a role search ("the secretary of state"), with the full entity view."""
         found = self.resolve(text)
-        if found.suggestions and (found.matched is not None or self.names.exact(text)):
+        if len(found.suggestions) == 1 and (found.matched is not None or self.names.exact(text)):
             ref = found.suggestions[0]
             view = await self.entity(self._briefing_of(ref), ref.id)
             return Lookup(found.query, entity=view, matched=found.matched)
@@ -391,11 +390,11 @@ class Snapshot:
                     subject=self._ref(bid, t["subject_id"]), quantity=qty,
                     citations=cites.get((t["id"], "support"), ()), notes=notes.get(t["id"], ())))
 
-            def sourced(kind: str) -> tuple[Sourced, ...]:
-                return tuple(
-                    Sourced(ln["text"], cites.get((ln["evidence_key"], "support"), ()),
-                            self._ref(bid, ln["entity_id"]))
-                    for ln in lines if ln["kind"] == kind)
+            sourced: dict[str, list[Sourced]] = {"legal_basis": [], "condition": []}
+            for ln in lines:
+                sourced[ln["kind"]].append(Sourced(
+                    ln["text"], cites.get((ln["evidence_key"], "support"), ()),
+                    self._ref(bid, ln["entity_id"])))
 
             out.append(DealView(
                 id=did, kind=d["kind"], title=d["title"], status=d["status"],
@@ -403,16 +402,21 @@ class Snapshot:
                                          if m["relation"] == "party"]),
                 brokers=self._refs(bid, [m["entity_id"] for m in members
                                          if m["relation"] == "broker"]),
-                transfers=tuple(tviews), legal_basis=sourced("legal_basis"),
-                conditions=sourced("condition"), citations=cites.get((did, "support"), ()),
+                transfers=tuple(tviews), legal_basis=tuple(sourced["legal_basis"]),
+                conditions=tuple(sourced["condition"]), citations=cites.get((did, "support"), ()),
                 notes=notes.get(did, ())))
         return out
 
     # ------------------------------------------------------------------ search and sources
 
-    async def search(self, text: str, limit: int = 10) -> list[SearchHit]:
-        """Ranked full-text hits with snippets; every term must match, else any term."""
+    async def search(self, text: str, limit: int = 10,
+                     kinds: Sequence[str] = ()) -> list[SearchHit]:
+        """Ranked full-text hits with snippets; every term must match, else any term.
+
+        `kinds` narrows the hits to some record kinds (entity, event, transfer, ...).
+        """
         rows: list[aiosqlite.Row] = []
+        kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
         for any_term in (False, True):
             match = fts_query(text, any_term=any_term)
             if match is None:
@@ -420,8 +424,9 @@ class Snapshot:
             rows = await self._rows(
                 "SELECT kind, ref_id, briefing_id, name, "
                 "snippet(search, 2, '**', '**', '…', 24) AS snip, body "
-                "FROM search WHERE search MATCH ? ORDER BY bm25(search, 10.0, 5.0, 1.0) "
-                "LIMIT ?", (match, max(1, min(limit, 50))))
+                f"FROM search WHERE search MATCH ?{kind_filter} "
+                "ORDER BY bm25(search, 10.0, 5.0, 1.0) LIMIT ?",
+                (match, *kinds, max(1, min(limit, 50))))
             if rows:
                 break
         hits = []

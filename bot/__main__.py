@@ -1,0 +1,106 @@
+"""Command line: `python -m bot [run|ask|validate|schema]`.
+
+`ask` answers offline through the same router and renderers as the Discord bot, so what the
+terminal shows is what Discord shows; `--json` prints the exact message payloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .briefing.loader import BriefingError, briefing_files, load_all
+from .briefing.schema import json_schema
+from .briefing.store import Store
+from .render.terminal import to_text
+from .router import answer_text
+from .settings import SettingError, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Discord (the default; needs DISCORD_TOKEN)")
+    ask = sub.add_parser("ask", help="answer a question offline, as the bot would")
+    ask.add_argument("text", nargs="*", help="a command word or a question, e.g. 'who Bukele'")
+    ask.add_argument("--json", action="store_true", help="print the Discord message payloads")
+    validate = sub.add_parser("validate", help="check briefing files; non-zero on any problem")
+    validate.add_argument("files", nargs="*", type=Path,
+                          help="briefing files (default: every file in DATA_DIR/briefings)")
+    schema = sub.add_parser("schema", help="print the JSON Schema of a briefing file")
+    schema.add_argument("--output", "-o", type=Path, help="write it to a file instead")
+    return parser
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _ask(settings: Settings, text: str, as_json: bool) -> int:
+    store = Store(settings.data_dir, settings.db_path)
+    try:
+        await store.open()
+    except BriefingError as exc:
+        print(f"error: the briefing data has {len(exc.problems)} problem(s):", file=sys.stderr)
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        pages = await answer_text(store, text)
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps(pages, ensure_ascii=False, indent=2))
+    else:
+        print(to_text(pages), end="")
+    return 0
+
+
+def _validate(settings: Settings, files: Sequence[Path]) -> int:
+    paths = list(files) or briefing_files(settings.data_dir)
+    try:
+        loaded = load_all(settings.data_dir, paths)
+    except BriefingError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    for item in loaded:
+        b = item.briefing
+        print(f"{item.file}: ok ({len(b.entities)} entities, {len(b.events)} events, "
+              f"{len(b.quotes)} quotes, {len(b.claims)} claims, "
+              f"{len(b.discrepancies)} discrepancies)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "schema":
+        text = json.dumps(json_schema(), indent=2, ensure_ascii=False)
+        if args.output:
+            args.output.write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    settings = _settings()
+    if command == "ask":
+        return asyncio.run(_ask(settings, " ".join(args.text), args.json))
+    if command == "validate":
+        return _validate(settings, args.files)
+    from .app import run  # imported late: `ask` and `validate` never need discord.py
+
+    return run(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

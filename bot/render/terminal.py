@@ -1,0 +1,50 @@
+"""Show message payloads in a terminal: the same pages Discord would show, as plain text."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<!\*)\*(?!\*)(.+?)(?<!\*)\*(?!\*)")
+
+
+def _plain(text: str) -> str:
+    text = _BOLD.sub(r"\1", text)
+    text = _ITALIC.sub(r"\1", text)
+    return re.sub(r"^-# ", "  ", text, flags=re.MULTILINE)
+
+
+def _wrap(text: str, indent: str, width: int) -> list[str]:
+    out = []
+    for line in _plain(text).split("\n"):
+        quote = line.startswith("> ")
+        body = line[2:] if quote else line
+        prefix = indent + ("│ " if quote else "")
+        out.extend(textwrap.wrap(body, width=width, initial_indent=prefix,
+                                 subsequent_indent=prefix) or [prefix.rstrip()])
+    return out
+
+
+def to_text(pages: Sequence[dict[str, Any]], width: int = 88) -> str:
+    """Render pages as readable text, page after page."""
+    lines: list[str] = []
+    for page in pages:
+        if page.get("content"):
+            lines.extend(_wrap(page["content"], "", width))
+        for embed in page.get("embeds", []):
+            title = _plain(embed.get("title", ""))
+            lines += [title, "═" * min(len(title), width)]
+            if embed.get("description"):
+                lines.extend(_wrap(embed["description"], "", width))
+                lines.append("")
+            for item in embed.get("fields", []):
+                lines.append("▸ " + _plain(item["name"]))
+                lines.extend(_wrap(item["value"], "  ", width))
+                lines.append("")
+            if embed.get("footer"):
+                lines.append(f"  [{embed['footer']['text']}]")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

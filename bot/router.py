@@ -1,0 +1,207 @@
+"""One router for every surface: slash commands, DM text and the command line.
+
+`parse` turns what a person typed into a `Request`; `respond` answers a request from one
+store snapshot with the shared renderers. The cogs call `respond` with the options of a slash
+command; DMs and `python -m bot ask` call `answer_text`. So the terminal shows exactly what
+Discord shows.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from . import __version__
+from .briefing.store import Snapshot, Store
+from .briefing.text import fold
+from .briefing.views import DealView, TransferView
+from .render import answers
+from .render.pages import Payload
+
+MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
+
+
+class Intent(StrEnum):
+    who = "who"
+    timeline = "timeline"
+    deal = "deal"
+    quote = "quote"
+    search = "search"
+    sources = "sources"
+    about = "about"
+    claims = "claims"
+    count = "count"  # how many ...
+    law = "law"  # which law ...
+    event = "event"  # when / where ...
+
+
+COMMAND_WORDS = {
+    "who": Intent.who, "whois": Intent.who, "people": Intent.who,
+    "timeline": Intent.timeline, "when": Intent.event, "events": Intent.timeline,
+    "deal": Intent.deal, "exchange": Intent.deal,
+    "quote": Intent.quote, "quotes": Intent.quote,
+    "search": Intent.search, "find": Intent.search,
+    "sources": Intent.sources, "source": Intent.sources,
+    "help": Intent.about, "about": Intent.about, "start": Intent.about,
+    "claims": Intent.claims,
+}
+
+_MENTION = re.compile(r"<[@#][!&]?\d+>|@(everyone|here)\b")
+_LEADING = re.compile(r"^(?:is|was|are|were|the|a|an)\s+", re.IGNORECASE)
+_QUESTIONS: list[tuple[re.Pattern[str], Intent]] = [
+    (re.compile(r"^how (?:many|much)\b(?P<arg>.*)", re.I), Intent.count),
+    (re.compile(r"^(?:which|what|under (?:which|what))\s+laws?\b(?P<arg>.*)", re.I), Intent.law),
+    (re.compile(r"^(?:what|who) (?:did|does|has) (?P<arg>.+?) (?:say|said|post|posted|write)\b",
+                re.I), Intent.quote),
+    (re.compile(r"^(?:who|what) (?:said|says)\b(?P<arg>.*)", re.I), Intent.quote),
+    (re.compile(r"^what(?:'s| is| was)? the deal\b(?P<arg>.*)", re.I), Intent.deal),
+    (re.compile(r"^what happened\b(?P<arg>.*)", re.I), Intent.timeline),
+    (re.compile(r"^(?:when|where)\b(?P<arg>.*)", re.I), Intent.event),
+    (re.compile(r"^(?:who|what) (?:is|was|are|were)\s+(?P<arg>.+)", re.I), Intent.who),
+    (re.compile(r"^(?:tell me about|who's|what's)\s+(?P<arg>.+)", re.I), Intent.who),
+    (re.compile(r"^where do (?:the )?facts come from\b(?P<arg>.*)", re.I), Intent.sources),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    intent: Intent
+    arg: str = ""
+    question: str = ""  # the whole cleaned text, for answers that echo it
+
+
+def clean(text: str) -> str:
+    """Printable, single-spaced, mention-free, bounded text."""
+    text = unicodedata.normalize("NFC", text or "")[: MAX_INPUT * 4]
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _MENTION.sub(" ", text)
+    return " ".join(text.split())[:MAX_INPUT]
+
+
+def parse(text: str) -> Request:
+    """Route typed text: a command word (with an optional / or !) or a plain question."""
+    cleaned = clean(text)
+    body = cleaned.lstrip("/!").strip()
+    if not body:
+        return Request(Intent.about, "", cleaned)
+    word, _, rest = body.partition(" ")
+    intent = COMMAND_WORDS.get(word.casefold())
+    if intent is not None and not (intent in (Intent.who, Intent.event) and _is_question(body)):
+        return Request(intent, rest.strip(" ?.!"), cleaned)
+    for pattern, intent in _QUESTIONS:
+        match = pattern.match(body)
+        if match:
+            arg = match.group("arg").strip(" ?.!")
+            while _LEADING.match(arg):
+                arg = _LEADING.sub("", arg, count=1)
+            return Request(intent, arg, cleaned)
+    return Request(Intent.search, body.strip(" ?.!"), cleaned)
+
+
+def _is_question(body: str) -> bool:
+    return any(pattern.match(body) for pattern, _ in _QUESTIONS)
+
+
+async def answer_text(store: Store, text: str) -> list[Payload]:
+    """Answer what a person typed in a DM or on the command line."""
+    request = parse(text)
+    async with store.snapshot() as snap:
+        return await respond(snap, request.intent, request.arg, question=request.question)
+
+
+async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
+                  *, question: str = "") -> list[Payload]:
+    """Answer one request from one snapshot (so the answer never mixes two data versions)."""
+    arg = clean(arg or "")
+    match intent:
+        case Intent.who:
+            if not arg:
+                return answers.entity_list_answer(await snap.entities())
+            found = await snap.lookup(arg)
+            if found.entity:
+                return answers.entity_answer(found.entity,
+                                             found.query if found.matched else None)
+            hits = await snap.search(arg, limit=5)
+            if hits and not found.suggestions:
+                return answers.search_answer(arg, hits)
+            return answers.not_found_answer(arg, found.suggestions)
+        case Intent.timeline:
+            if not arg:
+                return answers.timeline_answer(await snap.timeline())
+            found = await snap.lookup(arg)
+            if not found.entity:
+                return answers.not_found_answer(arg, found.suggestions)
+            return answers.timeline_answer(await snap.timeline(found.entity.ref),
+                                           found.entity.ref)
+        case Intent.deal:
+            deals = await snap.deals()
+            if not deals:
+                return answers.message_answer("No deal", "This briefing records no deal.",
+                                              ephemeral=False)
+            return [page for deal in deals for page in answers.deal_answer(deal)]
+        case Intent.quote:
+            if not arg:
+                return answers.quotes_answer(await snap.quotes())
+            found = await snap.lookup(arg)
+            if not found.entity:
+                return answers.not_found_answer(arg, found.suggestions)
+            return answers.quotes_answer(await snap.quotes(found.entity.ref), found.entity.ref)
+        case Intent.search:
+            if not arg:
+                return answers.message_answer(
+                    "Search for what?", "Give a word or a name, e.g. `search Alien Enemies`.",
+                    ephemeral=False)
+            hits = await snap.search(arg)
+            suggestions = () if hits else snap.resolve(arg).suggestions
+            return answers.search_answer(arg, hits, suggestions)
+        case Intent.sources:
+            return answers.sources_answer(await snap.sources())
+        case Intent.claims:
+            return answers.claims_answer(await snap.claims())
+        case Intent.count:
+            deals = await snap.deals()
+            transfer = await _best_transfer(snap, arg, deals)
+            if transfer:
+                return answers.transfer_answer(transfer, question or arg)
+            if deals and not arg:
+                return answers.deal_answer(deals[0])
+            return await respond(snap, Intent.search, arg)
+        case Intent.law:
+            deals = [d for d in await snap.deals() if d.legal_basis]
+            if deals:
+                return answers.legal_basis_answer(deals[0])
+            return await respond(snap, Intent.search, arg or "law")
+        case Intent.event:
+            hits = await snap.search(arg, limit=3, kinds=("event",)) if arg else []
+            if not hits:
+                return await respond(snap, Intent.timeline if not arg else Intent.search, arg)
+            events = {e.id: e for e in await snap.timeline()}
+            chosen = [events[h.ref_id] for h in hits if h.ref_id in events]
+            return answers.timeline_answer(chosen, title=answers.echo(question or arg, 200))
+        case _:
+            return answers.about_answer(await snap.briefings(), __version__)
+
+
+async def _best_transfer(snap: Snapshot, question: str, deals: list[DealView]
+                         ) -> TransferView | None:
+    """The transfer a 'how many' question is about, minding its direction.
+
+    Full-text rank alone cannot tell "sent to Venezuela" from "released in Venezuela", so a
+    transfer whose receiver is named after "to" (or giver after "from") is preferred.
+    """
+    if not question:
+        return None
+    hits = await snap.search(question, limit=5, kinds=("transfer",))
+    transfers = {t.id: t for d in deals for t in d.transfers}
+    ranked = [transfers[h.ref_id] for h in hits if h.ref_id in transfers]
+    if not ranked:
+        return None
+    folded = fold(question)
+
+    def direction(t: TransferView) -> int:
+        return (f" to {fold(t.receiver.name)}" in f" {folded}") + (
+            f" from {fold(t.giver.name)}" in f" {folded}")
+
+    return max(ranked, key=lambda t: (direction(t), -ranked.index(t)))

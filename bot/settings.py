@@ -1,0 +1,126 @@
+"""Settings from the environment and `.env`, validated once at start.
+
+A bad setting is reported as one line naming the variable and how to fix it; the token is a
+SecretStr, so it never shows in a repr, a log line or a validation message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = ROOT / "data"
+DEFAULT_DB_PATH = ROOT / "var" / "briefing.sqlite3"
+
+ENV_NAMES = {
+    "token": "DISCORD_TOKEN",
+    "owner_ids": "OWNER_IDS",
+    "dev_guild_id": "DEV_GUILD_ID",
+    "data_dir": "DATA_DIR",
+    "db_path": "DB_PATH",
+    "log_level": "LOG_LEVEL",
+    "log_file": "LOG_FILE",
+    "shard_count": "SHARD_COUNT",
+    "shard_ids": "SHARD_IDS",
+    "api_base": "DISCORD_API_BASE",
+    "gateway_url": "DISCORD_GATEWAY_URL",
+}
+
+
+def _id_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part for part in value.replace(";", ",").replace(" ", ",").split(",") if part]
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class SettingError(Exception):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: SecretStr | None = None
+    owner_ids: Annotated[list[int], BeforeValidator(_id_list)] = Field(default_factory=list)
+    dev_guild_id: Annotated[int | None, BeforeValidator(_blank_is_none)] = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    db_path: Path = DEFAULT_DB_PATH
+    log_level: str = "INFO"
+    log_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = ROOT / "var" / "bot.log"
+    shard_count: Annotated[int | None, BeforeValidator(_blank_is_none)] = Field(default=None,
+                                                                                 ge=1)
+    shard_ids: Annotated[list[int] | None, BeforeValidator(_id_list),
+                         BeforeValidator(_blank_is_none)] = None
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. https://discord.com/api/v10")
+        return value.rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://, e.g. wss://gateway.discord.gg/")
+        return value
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT")
+            bad = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if bad:
+                raise ValueError(f"SHARD_IDS {bad} are outside 0..{self.shard_count - 1}")
+        return self
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Read settings from `env` (default: os.environ, after loading `.env`)."""
+        if env is None:
+            if dotenv:
+                from dotenv import load_dotenv
+
+                load_dotenv(ROOT / ".env", override=False)
+                load_dotenv(override=False)  # a .env in the working directory, if any
+            env = dict(os.environ)
+        values = {field: env[name] for field, name in ENV_NAMES.items()
+                  if name in env and env[name] != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = ENV_NAMES.get(field)
+            message = error["msg"].removeprefix("Value error, ")
+            prefix = f"{name} is not valid: " if name else ""
+            raise SettingError(f"{prefix}{message} (see .env.example)") from None
