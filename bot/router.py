@@ -205,3 +205,9 @@ async def _best_transfer(snap: Snapshot, question: str, deals: list[DealView]
             f" from {fold(t.giver.name)}" in f" {folded}")
 
     return max(ranked, key=lambda t: (direction(t), -ranked.index(t)))
+
+
+async def answer(store: Store, intent: Intent, arg: str | None = None) -> list[Payload]:
+    """Answer a slash command's request from the store's current snapshot."""
+    async with store.snapshot() as snap:
+        return await respond(snap, intent, arg)

@@ -1,0 +1,74 @@
+"""Running the bot: `python -m bot` (or `python -m bot run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import discord
+
+from . import logs
+from .briefing.loader import BriefingError
+from .settings import Settings
+
+log = logging.getLogger("bot")
+
+NO_TOKEN = (
+    "error: DISCORD_TOKEN is not set. Copy .env.example to .env and put the bot's token there "
+    "(or export it). To try the bot without Discord: python -m bot ask \"who is Bukele?\""
+)
+
+
+async def serve(settings: Settings) -> int:
+    """Connect and serve until SIGINT/SIGTERM; return the process exit code."""
+    from .client import BriefingBot, apply_endpoints
+
+    assert settings.token is not None
+    apply_endpoints(settings)
+    bot = BriefingBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop(signame: str) -> None:
+        if not stopping.is_set():
+            log.info("%s received: shutting down", signame)
+            stopping.set()
+            loop.create_task(bot.close())
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig.name)
+    try:
+        async with bot:
+            await bot.start(settings.token.get_secret_value())
+    except discord.LoginFailure:
+        print("error: Discord refused the token (401). Check DISCORD_TOKEN in .env; reset it "
+              "in the Developer Portal if it leaked.", file=sys.stderr)
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        print("error: Discord refused the intents the bot asked for.", file=sys.stderr)
+        return 1
+    except BriefingError as exc:
+        print(f"error: the briefing data has {len(exc.problems)} problem(s); run "
+              f"`python -m bot validate`:\n{exc}", file=sys.stderr)
+        return 1
+    except (discord.GatewayNotFound, discord.ConnectionClosed, OSError) as exc:
+        if stopping.is_set():
+            return 0
+        print(f"error: could not reach Discord: {type(exc).__name__}: "
+              f"{logs.RedactingFilter([settings.token.get_secret_value()]).scrub(str(exc))}",
+              file=sys.stderr)
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def run(settings: Settings) -> int:
+    if settings.token is None or not settings.token.get_secret_value().strip():
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    logs.setup(settings.log_level, settings.log_file, [settings.token.get_secret_value()])
+    return asyncio.run(serve(settings))

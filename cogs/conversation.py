@@ -1,0 +1,61 @@
+"""Typed questions: any message in a DM, and server messages that mention the bot.
+
+They go through the same router as `python -m bot ask`. Text that starts with `!` and names
+a command (the owners' `!reload`, `!sync`, `!status`) runs that command instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+from discord.ext import commands
+
+from bot.client import BriefingBot
+from bot.router import answer_text
+
+from .utils.replies import reply_pages
+
+log = logging.getLogger(__name__)
+
+
+class Conversation(commands.Cog):
+    def __init__(self, bot: BriefingBot) -> None:
+        self.bot = bot
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question a message asks the bot, or None when it is not addressed to it."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.webhook_id:
+            return None
+        if message.guild is None:
+            return message.content
+        if any(user.id == me.id for user in message.mentions):
+            return re.sub(rf"<@!?{me.id}>", " ", message.content)
+        return None
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        text = self.question_in(message)
+        if text is None:
+            return
+        if text.lstrip().startswith("!"):
+            ctx = await self.bot.get_context(message)
+            if ctx.command is not None:
+                await self.bot.invoke(ctx)
+                return
+        try:
+            pages = await answer_text(self.bot.store, text)
+            await reply_pages(message, pages)
+        except discord.HTTPException:
+            log.exception("could not answer message %s", message.id)
+        except Exception:
+            log.exception("answering message %s failed", message.id)
+            await message.reply("Something went wrong on our side; it has been logged.",
+                                mention_author=False,
+                                allowed_mentions=discord.AllowedMentions.none())
+
+
+async def setup(bot: BriefingBot) -> None:
+    await bot.add_cog(Conversation(bot))

@@ -1,0 +1,33 @@
+"""/who: who is who in the story."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import BriefingBot
+from bot.router import Intent, answer
+
+from .utils.choices import name_choices
+from .utils.replies import answer as reply
+
+
+class People(commands.Cog):
+    def __init__(self, bot: BriefingBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="who", description="Who is who: a person, place, group or law")
+    @app_commands.describe(name="A name or alias; leave empty to list everyone")
+    async def who(self, interaction: discord.Interaction,
+                  name: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await reply(interaction, lambda: answer(self.bot.store, Intent.who, name))
+
+    @who.autocomplete("name")
+    async def who_name(self, interaction: discord.Interaction,
+                       current: str) -> list[app_commands.Choice[str]]:
+        return name_choices(self.bot.store, current)
+
+
+async def setup(bot: BriefingBot) -> None:
+    await bot.add_cog(People(bot))

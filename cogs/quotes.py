@@ -1,0 +1,33 @@
+"""/quote: who said what, word for word."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import BriefingBot
+from bot.router import Intent, answer
+
+from .utils.choices import name_choices
+from .utils.replies import answer as reply
+
+
+class Quotes(commands.Cog):
+    def __init__(self, bot: BriefingBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="quote", description="Who said what, word for word")
+    @app_commands.describe(speaker="Only what this person said")
+    async def quote(self, interaction: discord.Interaction,
+                    speaker: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await reply(interaction, lambda: answer(self.bot.store, Intent.quote, speaker))
+
+    @quote.autocomplete("speaker")
+    async def quote_speaker(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        return name_choices(self.bot.store, current)
+
+
+async def setup(bot: BriefingBot) -> None:
+    await bot.add_cog(Quotes(bot))

@@ -1,0 +1,33 @@
+"""/timeline: what happened when, optionally for one actor."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import BriefingBot
+from bot.router import Intent, answer
+
+from .utils.choices import name_choices
+from .utils.replies import answer as reply
+
+
+class Timeline(commands.Cog):
+    def __init__(self, bot: BriefingBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="timeline", description="What happened when")
+    @app_commands.describe(actor="Only events involving this person, place or group")
+    async def timeline(self, interaction: discord.Interaction,
+                       actor: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await reply(interaction, lambda: answer(self.bot.store, Intent.timeline, actor))
+
+    @timeline.autocomplete("actor")
+    async def timeline_actor(self, interaction: discord.Interaction,
+                             current: str) -> list[app_commands.Choice[str]]:
+        return name_choices(self.bot.store, current)
+
+
+async def setup(bot: BriefingBot) -> None:
+    await bot.add_cog(Timeline(bot))

@@ -1,0 +1,1 @@
+"""Helpers shared by the cogs: sending pages, the page buttons, owner checks."""
