@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,5 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(settings)
 
 
+def _entry() -> int:
+    try:
+        return main()
+    except BrokenPipeError:  # `python -m bot ask ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_entry())

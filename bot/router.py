@@ -162,9 +162,9 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
             return answers.claims_answer(await snap.claims())
         case Intent.count:
             deals = await snap.deals()
-            transfer = await _best_transfer(snap, arg, deals)
-            if transfer:
-                return answers.transfer_answer(transfer, question or arg)
+            transfers = await _matching_transfers(snap, arg, deals) if arg else []
+            if transfers:
+                return answers.transfer_answer(transfers, question or arg)
             if deals and not arg:
                 return answers.deal_answer(deals[0])
             return await respond(snap, Intent.search, arg)
@@ -184,27 +184,35 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
             return answers.about_answer(await snap.briefings(), __version__)
 
 
-async def _best_transfer(snap: Snapshot, question: str, deals: list[DealView]
-                         ) -> TransferView | None:
-    """The transfer a 'how many' question is about, minding its direction.
+# Verbs of handing over: a "how many" question names what moved, not how it moved.
+_TRANSFER_VERBS = frozenset(
+    "sent send sends given give gave handed hand released release freed free returned return "
+    "repatriated transferred transfer exchanged exchange swapped deported were was".split())
 
-    Full-text rank alone cannot tell "sent to Venezuela" from "released in Venezuela", so a
-    transfer whose receiver is named after "to" (or giver after "from") is preferred.
+
+async def _matching_transfers(snap: Snapshot, question: str, deals: list[DealView]
+                              ) -> list[TransferView]:
+    """The transfers a 'how many' question is about, minding its direction.
+
+    Every remaining word must match (so "how much did the US pay" matches no transfer and
+    falls through to search). Full-text rank alone cannot tell "sent to Venezuela" from
+    "released in Venezuela", so transfers whose receiver is named after "to" (or giver after
+    "from") win; if none does, every match is shown.
     """
-    if not question:
-        return None
-    hits = await snap.search(question, limit=5, kinds=("transfer",))
+    words = [w for w in question.split() if fold(w).strip("?.!,") not in _TRANSFER_VERBS]
+    if not words:
+        return []
+    hits = await snap.search(" ".join(words), limit=5, kinds=("transfer",), any_term=False)
     transfers = {t.id: t for d in deals for t in d.transfers}
     ranked = [transfers[h.ref_id] for h in hits if h.ref_id in transfers]
-    if not ranked:
-        return None
-    folded = fold(question)
+    folded = f" {fold(question)}"
 
     def direction(t: TransferView) -> int:
-        return (f" to {fold(t.receiver.name)}" in f" {folded}") + (
-            f" from {fold(t.giver.name)}" in f" {folded}")
+        return (f" to {fold(t.receiver.name)}" in folded) + (
+            f" from {fold(t.giver.name)}" in folded) + (f" {fold(t.giver.name)} " in folded)
 
-    return max(ranked, key=lambda t: (direction(t), -ranked.index(t)))
+    best = max((direction(t) for t in ranked), default=0)
+    return [t for t in ranked if direction(t) == best][:3]
 
 
 async def answer(store: Store, intent: Intent, arg: str | None = None) -> list[Payload]:

@@ -57,6 +57,7 @@ class LoadedBriefing:
     briefing: Briefing
     file: str
     texts: dict[str, SourceText] = field(default_factory=dict)
+    id_line: int | None = None
 
     def sentence(self, evidence: Evidence) -> str:
         """The full sentence of the source that `evidence` quotes (validated to exist)."""
@@ -75,24 +76,55 @@ def format_loc(loc: Loc) -> str:
 # ---------------------------------------------------------------------------- YAML with lines
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2025-02-30) are errors located at their line."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date {node.value!r} ({exc})", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem(file, None, "", f"invalid YAML: {exc}")
+    problem, context = exc.problem_mark, exc.context_mark
+    # "found unexpected end of stream" points past the last line; where the unclosed thing
+    # (a quote, a bracket) started is what the editor needs.
+    at_end = problem is not None and problem.index >= len(problem.buffer or "") - 1
+    mark = context if (context is not None and (problem is None or at_end)) else problem
+    reason = exc.problem or exc.context or "invalid YAML"
+    if exc.context and mark is context:
+        reason = f"{reason} ({exc.context})"
+    return Problem(file, mark.line + 1 if mark else None, "", f"invalid YAML: {reason}")
+
+
 def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
     """Parse YAML, returning the data, the line of every key and item, and duplicate keys."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        return None, {}, [Problem(file, line, "", f"invalid YAML: {reason}")]
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        return None, {}, [Problem(file, None, "", f"invalid YAML: {exc}")]
+        return None, {}, [_yaml_problem(exc, file)]
     if root is None:
         return None, {}, [Problem(file, 1, "", "the file is empty")]
 
     lines: dict[Loc, int] = {}
     problems: list[Problem] = []
+    visited: set[int] = set()
 
     def walk(node: yaml.Node, loc: Loc) -> None:
+        if id(node) in visited:
+            # An alias (*name): briefings have no use for them, and they allow self-reference
+            # and exponential "billion laughs" expansion.
+            problems.append(Problem(file, node.start_mark.line + 1, format_loc(loc),
+                                    "YAML anchors and aliases (&name, *name) are not allowed"))
+            return
+        visited.add(id(node))
         lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
@@ -115,12 +147,12 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem
                 walk(item, (*loc, index))
 
     walk(root, ())
+    if any("anchors and aliases" in p.message for p in problems):
+        return None, lines, problems
     try:
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
-    except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date like 2025-02-30
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return None, lines, [Problem(file, line, "", f"invalid value: {exc}")]
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        return None, lines, [*problems, _yaml_problem(exc, file)]
     return data, lines, problems
 
 
@@ -284,7 +316,8 @@ def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
 
     if problems:
         raise BriefingError(problems)
-    return LoadedBriefing(briefing=briefing, file=file, texts=texts)
+    return LoadedBriefing(briefing=briefing, file=file, texts=texts,
+                          id_line=lines.get(("id",)))
 
 
 def briefing_files(data_dir: Path) -> list[Path]:
@@ -310,7 +343,7 @@ def load_all(data_dir: Path, files: Iterable[Path] | None = None) -> list[Loaded
     for item in loaded:
         if item.briefing.id in first:
             problems.append(
-                Problem(item.file, None, "id", f"briefing id '{item.briefing.id}' is also "
+                Problem(item.file, item.id_line, "id", f"briefing id '{item.briefing.id}' is also "
                         f"used by {first[item.briefing.id]}")
             )
         first.setdefault(item.briefing.id, item.file)

@@ -66,8 +66,10 @@ def fts_query(text: str, *, any_term: bool = False) -> str | None:
     words = list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
     if not words:
         return None
-    terms = [f'"{w}"' for w in words]
-    terms[-1] += "*"
+    # A prefix match stands in for stemming ("pay" finds "pays", "exchange" "exchanged"); the
+    # last term is always a prefix, so a half-typed word still finds its record.
+    terms = [f'"{w}"*' if len(w) >= 3 or i == len(words) - 1 else f'"{w}"'
+             for i, w in enumerate(words)]
     return (" OR " if any_term else " AND ").join(terms)
 
 
@@ -409,15 +411,16 @@ class Snapshot:
 
     # ------------------------------------------------------------------ search and sources
 
-    async def search(self, text: str, limit: int = 10,
-                     kinds: Sequence[str] = ()) -> list[SearchHit]:
-        """Ranked full-text hits with snippets; every term must match, else any term.
+    async def search(self, text: str, limit: int = 10, kinds: Sequence[str] = (),
+                     *, any_term: bool = True) -> list[SearchHit]:
+        """Ranked full-text hits with snippets; every term must match, else (when `any_term`)
+        any term.
 
         `kinds` narrows the hits to some record kinds (entity, event, transfer, ...).
         """
         rows: list[aiosqlite.Row] = []
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
-        for any_term in (False, True):
+        for any_term in (False, True) if any_term else (False,):
             match = fts_query(text, any_term=any_term)
             if match is None:
                 return []

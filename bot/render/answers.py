@@ -48,9 +48,13 @@ def escape(text: str) -> str:
 
 
 def echo(text: str, limit: int = 80) -> str:
-    """A user's query, shortened, single-line and escaped, for titles and messages."""
+    """A user's query, shortened, single-line and escaped, for titles and messages.
+
+    A zero-width space after '@' keeps '@everyone' from reading as a mention even where a
+    client ignores allowed_mentions (which every payload also sets).
+    """
     flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return escape(clip(flat, limit))
+    return escape(clip(flat, limit, fallback="")).replace("@", "@\u200b")
 
 
 # ---------------------------------------------------------------------------- small pieces
@@ -101,11 +105,14 @@ def note_lines(notes: Iterable[Note]) -> list[str]:
     """'Where the record differs' lines, each with both sides cited."""
     lines = []
     for n in notes:
-        lines.append(f"📌 **The record differs — {n.topic}** (the source "
-                     f"{SEVERITY.get(n.severity, n.severity)})")
-        lines.append(f"Source: {n.source_says}")
-        lines.append(f"Record: {n.record_says}")
-        lines.extend(citations(n.record_citations, 1))
+        # One item per note, so paging keeps a note and its citation together.
+        lines.append("\n".join([
+            f"📌 **The record differs — {n.topic}** (the source "
+            f"{SEVERITY.get(n.severity, n.severity)})",
+            f"Source: {n.source_says}",
+            f"Record: {n.record_says}",
+            *citations(n.record_citations, 1),
+        ]))
     return lines
 
 
@@ -232,15 +239,25 @@ def deal_answer(deal: DealView) -> list[Payload]:
     return paginate(Answer(title=deal.title, colour=Colour.deal, intro=intro, sections=sections))
 
 
-def transfer_answer(t: TransferView, question: str) -> list[Payload]:
-    """A 'how many' answer: the figure first, with what the record says beside it."""
-    figure = quantity(t.quantity) if t.quantity else "no figure given"
-    intro = f"**{figure}** — {t.what}, from {t.giver.name} to {t.receiver.name}."
-    sections = [Section("Where this comes from", citations(t.citations, 4))]
-    if t.notes:
-        sections.append(Section("Where the record differs", note_lines(t.notes)))
-    return paginate(Answer(title=clip(f"How many: {echo(question, 200)}", 256),
-                           colour=Colour.deal, intro=intro, sections=sections))
+def transfer_answer(transfers: Sequence[TransferView], question: str) -> list[Payload]:
+    """A 'how many' answer: each figure first, with what the record says beside it.
+
+    A question that fits several transfers ("how many prisoners were released?") gets all of
+    them rather than a guess.
+    """
+    intro = "\n".join(
+        f"**{quantity(t.quantity) if t.quantity else 'no figure given'}** — {t.what}, from "
+        f"{t.giver.name} to {t.receiver.name}." for t in transfers)
+    sections = []
+    for t in transfers:
+        label = f"{t.giver.name} → {t.receiver.name}" if len(transfers) > 1 else ""
+        sections.append(Section(f"Where this comes from {label}".strip(),
+                                citations(t.citations, 4)))
+        if t.notes:
+            sections.append(Section(f"Where the record differs {label}".strip(),
+                                    note_lines(t.notes)))
+    return paginate(Answer(title=echo(question, 200) or "How many", colour=Colour.deal,
+                           intro=intro, sections=sections))
 
 
 def legal_basis_answer(deal: DealView) -> list[Payload]:

@@ -23,11 +23,15 @@ EMBEDS_PER_MESSAGE = 10
 CONTENT = 2000
 
 # Our own, tighter page size: an embed with 25 fields is unreadable on a phone.
-FIELDS_PER_PAGE = 8
+FIELDS_PER_PAGE = 10
 PAGE_BUDGET = 4000  # characters of fields and description per page, well inside EMBED_TOTAL
 DESCRIPTION_BUDGET = 2000
 
-NO_MENTIONS: dict[str, Any] = {"parse": [], "users": [], "roles": [], "replied_user": False}
+
+
+def no_mentions() -> dict[str, Any]:
+    """allowed_mentions that pings nobody; a fresh dict per message, so no caller can share it."""
+    return {"parse": [], "users": [], "roles": [], "replied_user": False}
 
 Payload = dict[str, Any]
 
@@ -64,10 +68,44 @@ class Answer:
     ephemeral: bool = False
 
 
-def clip(text: str, limit: int) -> str:
-    """Shorten to `limit` characters, ending with an ellipsis when cut (for titles only)."""
-    text = text.strip()
+def clip(text: str, limit: int, fallback: str = "…") -> str:
+    """Shorten to `limit` characters, ending with an ellipsis when cut (for titles only).
+
+    Never returns an empty string: Discord rejects empty names and titles.
+    """
+    text = " ".join(text.split())
+    if not text:
+        return fallback
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def pack(items: list[str], limit: int) -> list[str]:
+    """Group items (each may span lines) into pieces of at most `limit` characters.
+
+    An item is kept whole when it fits, so a citation's sentence never lands in one field and
+    its attribution in the next; only an item longer than `limit` is split, by `split_text`.
+    """
+    out: list[str] = []
+    current = ""
+    for item in items:
+        item = item.strip("\n")
+        if not item.strip():
+            continue
+        if len(item) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.extend(split_text(item, limit))
+            continue
+        candidate = f"{current}\n{item}" if current else item
+        if len(candidate) > limit:
+            out.append(current)
+            current = item
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -95,8 +133,8 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def _fields(section: Section) -> list[dict[str, Any]]:
-    name = clip(section.name or "Details", FIELD_NAME - 10)
-    values = split_text("\n".join(section.lines), FIELD_VALUE)
+    name = clip(section.name, FIELD_NAME - 10, fallback="Details")
+    values = pack(section.lines, FIELD_VALUE)
     return [
         {"name": name if i == 0 else clip(f"{name} (cont.)", FIELD_NAME), "value": value,
          "inline": False}
@@ -106,7 +144,10 @@ def _fields(section: Section) -> list[dict[str, Any]]:
 
 def paginate(answer: Answer) -> list[Payload]:
     """Turn an answer into one payload per page, each a complete Discord message."""
-    title = clip(answer.title or "Briefing", TITLE)
+    title = clip(answer.title, TITLE, fallback="Briefing")
+    footer_text = clip(answer.footer, FOOTER - 20, fallback="") if answer.footer.strip() else ""
+    # Title and footer count towards the 6,000 characters of every page's embed.
+    budget = min(PAGE_BUDGET, EMBED_TOTAL - len(title) - len(footer_text) - 20)
     intro_pieces = split_text(answer.intro, DESCRIPTION_BUDGET) if answer.intro else []
     fields = [f for section in answer.sections for f in _fields(section)]
 
@@ -119,7 +160,7 @@ def paginate(answer: Answer) -> list[Payload]:
     used = len(description)
     for item in fields:
         size = len(item["name"]) + len(item["value"])
-        if current and (len(current) >= FIELDS_PER_PAGE or used + size > PAGE_BUDGET):
+        if current and (len(current) >= FIELDS_PER_PAGE or used + size > budget):
             pages.append((description, current))
             description, current, used = "", [], 0
         current.append(item)
@@ -130,7 +171,7 @@ def paginate(answer: Answer) -> list[Payload]:
     total = len(pages)
     payloads = []
     for number, (desc, page_fields) in enumerate(pages, start=1):
-        footer = answer.footer
+        footer = footer_text
         if total > 1:
             footer = f"Page {number}/{total}" + (f" · {footer}" if footer else "")
         embed: dict[str, Any] = {"title": title, "color": answer.colour, "type": "rich"}
@@ -143,7 +184,7 @@ def paginate(answer: Answer) -> list[Payload]:
         payload: Payload = {
             "content": None,
             "embeds": [embed],
-            "allowed_mentions": dict(NO_MENTIONS),
+            "allowed_mentions": no_mentions(),
             "components": [],
         }
         if answer.ephemeral:

@@ -11,10 +11,15 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<!\*)\*(?!\*)(.+?)(?<!\*)\*(?!\*)")
 
 
+_ESCAPED = re.compile(r"\\([\\*_~`|>#\[\]()-])")
+
+
 def _plain(text: str) -> str:
+    text = text.replace("\u200b", "")
     text = _BOLD.sub(r"\1", text)
     text = _ITALIC.sub(r"\1", text)
-    return re.sub(r"^-# ", "  ", text, flags=re.MULTILINE)
+    text = re.sub(r"^-# ", "  ", text, flags=re.MULTILINE)
+    return _ESCAPED.sub(r"\1", text)  # Markdown escapes are for Discord, not the terminal
 
 
 def _wrap(text: str, indent: str, width: int) -> list[str]:
