@@ -52,10 +52,10 @@ def setup(level: str, log_file: Path | None, secrets: Iterable[str] = ()) -> Non
     root = logging.getLogger()
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        rotating = logging.handlers.RotatingFileHandler(
             log_file, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8")
-        handler.setFormatter(logging.Formatter(
+        rotating.setFormatter(logging.Formatter(
             "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{"))
-        root.addHandler(handler)
+        root.addHandler(rotating)
     for handler in root.handlers:
         handler.addFilter(redact)

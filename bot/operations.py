@@ -11,6 +11,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ async def reload(bot: BriefingBot, what: str) -> list[Payload]:
     return pages or message_answer("Nothing to reload", "Say `data`, `cogs` or `all`.")
 
 
-def _signature(command: dict[str, Any]) -> tuple[Any, ...]:
+def _signature(command: Mapping[str, Any]) -> tuple[Any, ...]:
     def options(opts: list[dict[str, Any]]) -> tuple[Any, ...]:
         return tuple((o.get("name"), o.get("type"), bool(o.get("required")),
                       options(o.get("options", []))) for o in opts)

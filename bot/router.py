@@ -32,7 +32,7 @@ class Intent(StrEnum):
     sources = "sources"
     about = "about"
     claims = "claims"
-    count = "count"  # how many ...
+    how_many = "how_many"
     law = "law"  # which law ...
     event = "event"  # when / where ...
 
@@ -51,7 +51,7 @@ COMMAND_WORDS = {
 _MENTION = re.compile(r"<[@#][!&]?\d+>|@(everyone|here)\b")
 _LEADING = re.compile(r"^(?:is|was|are|were|the|a|an)\s+", re.IGNORECASE)
 _QUESTIONS: list[tuple[re.Pattern[str], Intent]] = [
-    (re.compile(r"^how (?:many|much)\b(?P<arg>.*)", re.I), Intent.count),
+    (re.compile(r"^how (?:many|much)\b(?P<arg>.*)", re.I), Intent.how_many),
     (re.compile(r"^(?:which|what|under (?:which|what))\s+laws?\b(?P<arg>.*)", re.I), Intent.law),
     (re.compile(r"^(?:what|who) (?:did|does|has) (?P<arg>.+?) (?:say|said|post|posted|write)\b",
                 re.I), Intent.quote),
@@ -160,7 +160,7 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
             return answers.sources_answer(await snap.sources())
         case Intent.claims:
             return answers.claims_answer(await snap.claims())
-        case Intent.count:
+        case Intent.how_many:
             deals = await snap.deals()
             transfers = await _matching_transfers(snap, arg, deals) if arg else []
             if transfers:

@@ -189,9 +189,9 @@ def test_command_words_route_with_or_without_a_prefix(typed: str, intent: Intent
 
 
 @pytest.mark.parametrize(("typed", "intent", "about"), [
-    ("how many prisoners were sent to Venezuela?", Intent.count,
+    ("how many prisoners were sent to Venezuela?", Intent.how_many,
      "prisoners were sent to Venezuela"),
-    ("How many Americans were released?", Intent.count, "Americans were released"),
+    ("How many Americans were released?", Intent.how_many, "Americans were released"),
     ("who is the secretary of state?", Intent.who, "secretary of state"),
     ("Who is Bukele?", Intent.who, "Bukele"),
     ("where did the plane land?", Intent.event, "plane land"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import LoadedBriefing, content_hash, load_all
-from .schema import Evidence
+from .schema import Condition, Evidence, LegalBasis
 from .text import fold
 
 STORE_VERSION = "1"
@@ -259,13 +259,16 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
             subject_names = " ".join([subject.name, *subject.aliases]) if subject else ""
             fts.append((t.what, subject_names, f"{names[t.giver]} {names[t.receiver]}",
                         "transfer", t.id, bid))
-        for kind, lines in (("legal_basis", d.legal_basis), ("condition", d.conditions)):
-            for j, line in enumerate(lines):
-                key = f"{d.id}#{kind}{j}"
-                law = getattr(line, "law", None)
-                conn.execute("INSERT INTO deal_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (bid, d.id, kind, j, line.text, law, key))
-                ev.extend(_evidence_rows(bid, item, key, line.evidence, "support"))
+        lines: list[tuple[str, int, LegalBasis | Condition]] = [
+            *(("legal_basis", j, basis) for j, basis in enumerate(d.legal_basis)),
+            *(("condition", j, cond) for j, cond in enumerate(d.conditions)),
+        ]
+        for kind, j, line in lines:
+            key = f"{d.id}#{kind}{j}"
+            law = line.law if isinstance(line, LegalBasis) else None
+            conn.execute("INSERT INTO deal_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (bid, d.id, kind, j, line.text, law, key))
+            ev.extend(_evidence_rows(bid, item, key, line.evidence, "support"))
 
     for i, quote in enumerate(b.quotes):
         conn.execute(

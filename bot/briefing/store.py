@@ -420,8 +420,8 @@ class Snapshot:
         """
         rows: list[aiosqlite.Row] = []
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
-        for any_term in (False, True) if any_term else (False,):
-            match = fts_query(text, any_term=any_term)
+        for loose in (False, True) if any_term else (False,):
+            match = fts_query(text, any_term=loose)
             if match is None:
                 return []
             rows = await self._rows(

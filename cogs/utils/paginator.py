@@ -25,9 +25,9 @@ class PageView(discord.ui.View):
         self.index = 0
         self.message: discord.Message | None = None  # set when sent as a message or followup
         self.interaction: discord.Interaction | None = None  # set when sent as a response
-        self._refresh()
+        self._update_buttons()
 
-    def _refresh(self) -> None:
+    def _update_buttons(self) -> None:
         last = len(self.pages) - 1
         self.first.disabled = self.previous.disabled = self.index == 0
         self.next.disabled = self.last.disabled = self.index == last
@@ -42,7 +42,7 @@ class PageView(discord.ui.View):
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
-        self._refresh()
+        self._update_buttons()
         from .replies import message_kwargs  # replies imports this module
 
         kwargs: dict[str, Any] = message_kwargs(self.pages[self.index])
