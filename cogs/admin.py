@@ -67,7 +67,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Owner tool
             text = "Only the bot's owners can use this command."
         elif isinstance(error, commands.CheckFailure):
             text = "Admin commands work only in a direct message to the bot."
-        elif isinstance(error, commands.BadArgument | commands.MissingRequiredArgument):
+        elif isinstance(error, commands.UserInputError):
             text = "Usage: `!reload data|cogs|all`, `!sync [global]`, `!status`."
         else:
             log.error("!%s failed", ctx.command, exc_info=error)

@@ -58,6 +58,8 @@ class NameIndex:
     def complete(self, text: str, limit: int = MAX_CHOICES) -> list[Name]:
         """Best matches for what was typed so far, one per entity, at most `limit`."""
         limit = max(0, min(limit, MAX_CHOICES))
+        if limit == 0:
+            return []
         key = fold(text)[:100]
         picked: dict[tuple[str, str], Name] = {}
 

@@ -188,9 +188,12 @@ class Snapshot:
         candidates = self.names.complete(query, limit=5)
         key = fold(query)
         prefixed = [n for n in candidates if n.folded.startswith(key)]
-        if len(key) >= 3 and len({(n.briefing_id, n.entity_id) for n in prefixed}) == 1:
+        distinct = {(n.briefing_id, n.entity_id) for n in prefixed}
+        if len(key) >= 3 and len(distinct) == 1:
             return Lookup(query, matched=prefixed[0].alias,
                           suggestions=(self._name_ref(prefixed[0]),))
+        if len(distinct) > 1:  # "venezuelan": several names start so; ask rather than guess
+            return Lookup(query, suggestions=tuple(self._name_ref(n) for n in candidates))
         close = self.names.best_close(query)
         if close:
             return Lookup(query, matched=close.alias, suggestions=(self._name_ref(close),))

@@ -7,8 +7,9 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_ITALIC = re.compile(r"(?<!\*)\*(?!\*)(.+?)(?<!\*)\*(?!\*)")
+# Only unescaped asterisks format: a query "2*3*4" arrives escaped as "2\*3\*4".
+_BOLD = re.compile(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*")
+_ITALIC = re.compile(r"(?<![\\*])\*(?!\*)(.+?)(?<![\\*])\*(?!\*)")
 
 
 _ESCAPED = re.compile(r"\\([\\*_~`|>#\[\]()-])")
