@@ -99,6 +99,32 @@ def read_meta(db_path: Path) -> dict[str, str]:
         return {}
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned_builds(db_path: Path) -> list[Path]:
+    """Delete temporary files of builds whose process died (e.g. killed mid-build).
+
+    Each temporary file carries its builder's pid, so a build still running in another
+    process (several shards sharing one database) is left alone.
+    """
+    removed = []
+    for leftover in db_path.parent.glob(f".{db_path.name}.*.building"):
+        parts = leftover.name[len(db_path.name) + 2:].split(".")
+        pid = int(parts[0]) if parts and parts[0].isdigit() else None
+        if pid is None or (pid != os.getpid() and not _pid_alive(pid)):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
 def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> BuildReport:
     """Build `db_path` from `data_dir` unless it is current; raise BriefingError on bad data.
 
@@ -118,8 +144,9 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
         )
     loaded = load_all(data_dir)  # raises before anything is written
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building",
-                                    dir=db_path.parent)
+    remove_abandoned_builds(db_path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.{os.getpid()}.",
+                                    suffix=".building", dir=db_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
