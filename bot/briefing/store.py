@@ -97,7 +97,8 @@ class Snapshot:
             sources = {(r["briefing_id"], r["id"]): dict(r) for r in await conn.execute_fetchall(
                 "SELECT * FROM sources")}
             entities = {
-                (r["briefing_id"], r["id"]): EntityRef(r["id"], r["name"], r["kind"])
+                (r["briefing_id"], r["id"]): EntityRef(r["id"], r["name"], r["kind"],
+                                                         r["briefing_id"])
                 for r in await conn.execute_fetchall(
                     "SELECT briefing_id, id, name, kind FROM entities")
             }
@@ -204,18 +205,12 @@ class Snapshot:
         assert ref is not None
         return ref
 
-    def _briefing_of(self, ref: EntityRef) -> str:
-        for (bid, eid), value in self._entities.items():
-            if value is ref or (eid == ref.id and value == ref):
-                return bid
-        raise KeyError(ref.id)
-
     async def lookup(self, text: str) -> Lookup:
         """`resolve` plus a role search ("the secretary of state"), with the full entity view."""
         found = self.resolve(text)
         if len(found.suggestions) == 1 and (found.matched is not None or self.names.exact(text)):
             ref = found.suggestions[0]
-            view = await self.entity(self._briefing_of(ref), ref.id)
+            view = await self.entity(ref.briefing_id, ref.id)
             return Lookup(found.query, entity=view, matched=found.matched)
         match = fts_query(text)
         if match:
@@ -313,7 +308,7 @@ class Snapshot:
     async def timeline(self, actor: EntityRef | None = None) -> list[EventView]:
         if actor is None:
             return await self._events(None, None)
-        return await self._events(self._briefing_of(actor), actor.id)
+        return await self._events(actor.briefing_id, actor.id)
 
     # ------------------------------------------------------------------ quotes and claims
 
@@ -342,7 +337,7 @@ class Snapshot:
     async def quotes(self, speaker: EntityRef | None = None) -> list[QuoteView]:
         if speaker is None:
             return await self.quotes_by(None, None)
-        return await self.quotes_by(self._briefing_of(speaker), [speaker.id])
+        return await self.quotes_by(speaker.briefing_id, [speaker.id])
 
     async def _claims(self, bid: str, sql: str, params: Sequence[Any]) -> list[ClaimView]:
         rows = await self._rows(sql, params)

@@ -38,6 +38,7 @@ class EntityRef:
     id: str
     name: str
     kind: str
+    briefing_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
