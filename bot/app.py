@@ -30,12 +30,15 @@ async def serve(settings: Settings) -> int:
     bot = BriefingBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    closing: list[asyncio.Task[None]] = []
 
     def stop(signame: str) -> None:
         if not stopping.is_set():
             log.info("%s received: shutting down", signame)
             stopping.set()
-            loop.create_task(bot.close())
+            # Kept and awaited below: asyncio.run() would otherwise cancel it half-way,
+            # after the gateway closed but before the database did.
+            closing.append(loop.create_task(bot.close()))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop, sig.name)
@@ -53,7 +56,16 @@ async def serve(settings: Settings) -> int:
         print(f"error: the briefing data has {len(exc.problems)} problem(s); run "
               f"`python -m bot validate`:\n{exc}", file=sys.stderr)
         return 1
-    except (discord.GatewayNotFound, discord.ConnectionClosed, OSError) as exc:
+    except discord.ConnectionClosed as exc:
+        if stopping.is_set():
+            return 0
+        if exc.code == 4004:  # authentication failed: the token was revoked or reset
+            print("error: Discord closed the connection because the token is no longer "
+                  "valid (4004). Check DISCORD_TOKEN in .env.", file=sys.stderr)
+        else:
+            print(f"error: Discord closed the connection ({exc.code}).", file=sys.stderr)
+        return 1
+    except (discord.GatewayNotFound, OSError) as exc:
         if stopping.is_set():
             return 0
         print(f"error: could not reach Discord: {type(exc).__name__}: "
@@ -63,6 +75,8 @@ async def serve(settings: Settings) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if closing:
+            await closing[0]
     return 0
 
 

@@ -75,7 +75,10 @@ class Request:
 def clean(text: str) -> str:
     """Printable, single-spaced, mention-free, bounded text."""
     text = unicodedata.normalize("NFC", text or "")[: MAX_INPUT * 4]
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    # Invisible format characters (soft hyphens, zero-width spaces from pasted text) vanish, so
+    # "Vene\u00adzuela" stays one word; other unprintables (controls, newlines) become spaces.
+    text = "".join("" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() else " "
+                   for ch in text)
     text = _MENTION.sub(" ", text)
     return " ".join(text.split())[:MAX_INPUT]
 
@@ -147,7 +150,10 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
             found = await snap.lookup(arg)
             if not found.entity:
                 return answers.not_found_answer(arg, found.suggestions)
-            return answers.quotes_answer(await snap.quotes(found.entity.ref), found.entity.ref)
+            ref = found.entity.ref
+            # Without a direct quote, what is attributed to them is the next best answer.
+            claims = [c for c in found.entity.claims if c.claimant == ref]
+            return answers.quotes_answer(await snap.quotes(ref), ref, claims)
         case Intent.search:
             if not arg:
                 return answers.message_answer(
@@ -174,12 +180,20 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
                 return answers.legal_basis_answer(deals[0])
             return await respond(snap, Intent.search, arg or "law")
         case Intent.event:
-            hits = await snap.search(arg, limit=3, kinds=("event",)) if arg else []
+            # An event named in the question ("when was the exchange") beats events whose
+            # details merely mention it ("... came before the exchange").
+            hits = []
+            if arg:
+                hits = (await snap.search(arg, limit=3, kinds=("event",), names_only=True)
+                        or await snap.search(arg, limit=3, kinds=("event",)))
             if not hits:
                 return await respond(snap, Intent.timeline if not arg else Intent.search, arg)
             events = {e.id: e for e in await snap.timeline()}
-            chosen = [events[h.ref_id] for h in hits if h.ref_id in events]
-            return answers.timeline_answer(chosen, title=answers.echo(question or arg, 200))
+            chosen = sorted((events[h.ref_id] for h in hits if h.ref_id in events),
+                            key=lambda e: e.order)
+            return answers.timeline_answer(
+                chosen, title=answers.echo(question or arg, 200),
+                intro="The events that best match the question, in the order they happened.")
         case _:
             return answers.about_answer(await snap.briefings(), __version__)
 

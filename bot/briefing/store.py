@@ -410,11 +410,12 @@ class Snapshot:
     # ------------------------------------------------------------------ search and sources
 
     async def search(self, text: str, limit: int = 10, kinds: Sequence[str] = (),
-                     *, any_term: bool = True) -> list[SearchHit]:
+                     *, any_term: bool = True, names_only: bool = False) -> list[SearchHit]:
         """Ranked full-text hits with snippets; every term must match, else (when `any_term`)
         any term.
 
-        `kinds` narrows the hits to some record kinds (entity, event, transfer, ...).
+        `kinds` narrows the hits to some record kinds (entity, event, transfer, ...);
+        `names_only` matches names and titles only (not descriptions or details).
         """
         rows: list[aiosqlite.Row] = []
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
@@ -422,6 +423,8 @@ class Snapshot:
             match = fts_query(text, any_term=loose)
             if match is None:
                 return []
+            if names_only:
+                match = f"name : ({match})"
             rows = await self._rows(
                 "SELECT kind, ref_id, briefing_id, name, "
                 "snippet(search, 2, '**', '**', '…', 24) AS snip, body "

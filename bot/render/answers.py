@@ -209,15 +209,15 @@ def entity_list_answer(items: Sequence[EntitySummary]) -> list[Payload]:
 
 
 def timeline_answer(events: Sequence[EventView], actor: EntityRef | None = None,
-                    title: str = "") -> list[Payload]:
+                    title: str = "", intro: str = "") -> list[Payload]:
     title = title or (f"Timeline: {actor.name}" if actor else "Timeline")
     if not events:
         return paginate(Answer(title=title, colour=Colour.timeline,
                                intro="No events in the briefing involve "
                                      f"{actor.name if actor else 'anyone'}."))
     sections = [Section(f"{when(e)} — {e.title}", event_lines(e)) for e in events]
-    intro = ("In the order they happened. Where the source gives no date, its own wording is "
-             "kept and the date comes from other reports, cited.")
+    intro = intro or ("In the order they happened. Where the source gives no date, its own "
+                      "wording is kept and the date comes from other reports, cited.")
     return paginate(Answer(title=title, colour=Colour.timeline, intro=intro, sections=sections))
 
 
@@ -267,16 +267,23 @@ def legal_basis_answer(deal: DealView) -> list[Payload]:
                            intro="The legal basis named in the briefing:", sections=sections))
 
 
-def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None) -> list[Payload]:
+def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None,
+                  claims: Sequence[ClaimView] = ()) -> list[Payload]:
+    """Who said what; for one speaker with no quote, what the briefing attributes to them."""
     title = f"What {speaker.name} said" if speaker else "Who said what"
-    if not quotes:
+    if not quotes and not claims:
         return paginate(Answer(title=title, colour=Colour.quote,
                                intro="The briefing holds no quotes from "
                                      f"{speaker.name if speaker else 'anyone'}."))
     sections = [Section(q.speaker.name, quote_lines(q)) for q in quotes]
-    return paginate(Answer(title=title, colour=Colour.quote,
-                           intro="Words as the source prints them; translations are marked.",
-                           sections=sections))
+    sections += [Section(f"Attributed to {c.claimant.name} ({c.status})", claim_lines(c))
+                 for c in claims]
+    if quotes:
+        intro = "Words as the source prints them; translations are marked."
+    else:
+        intro = (f"The briefing holds no direct quote from {speaker.name if speaker else 'them'}; "
+                 "this is what sources attribute to them, not their own words.")
+    return paginate(Answer(title=title, colour=Colour.quote, intro=intro, sections=sections))
 
 
 def claims_answer(claims: Sequence[ClaimView]) -> list[Payload]:

@@ -1,0 +1,683 @@
+"""Renderers on the real briefing: every answer fits Discord, cites its sources, marks doubt.
+
+The answers are built from the store's views of the bundled briefing. Expectations come from
+the briefing YAML and the two source texts, never from the renderers' own output, and the
+Discord limits are checked here from Discord's documentation, independently of
+`pages.limit_problems`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot import __version__
+from bot.briefing.store import Snapshot, Store
+from bot.briefing.views import EntityView, TransferView
+from bot.render import answers
+from bot.render.terminal import to_text
+
+REPO = Path(__file__).resolve().parents[1]
+BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
+ARTICLE = REPO / "data" / "sources" / "article.txt"
+RECORD = REPO / "data" / "sources" / "record.md"
+
+# A mention Discord would turn into a ping: @everyone, @here, a user, a role (or a channel link).
+MENTION = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>")
+MARKDOWN_CHARS = set("\\*_~`|>#[]()-")
+ZERO_WIDTH = "\u200b"
+
+
+# ------------------------------------------------------------------------------ the briefing
+
+
+@functools.cache
+def briefing() -> dict[str, Any]:
+    return yaml.safe_load(BRIEFING.read_text(encoding="utf-8"))
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+@functools.cache
+def source_text(source_id: str) -> str:
+    return collapse({"article": ARTICLE, "record": RECORD}[source_id].read_text(encoding="utf-8"))
+
+
+def by_id(kind: str, ident: str) -> dict[str, Any]:
+    return next(x for x in briefing()[kind] if x["id"] == ident)
+
+
+def entity(ident: str) -> dict[str, Any]:
+    return by_id("entities", ident)
+
+
+def name_of(ident: str) -> str:
+    return entity(ident)["name"]
+
+
+def notes_for(target: str) -> list[dict[str, Any]]:
+    return [d for d in briefing()["discrepancies"] if target in d["applies_to"]]
+
+
+def source_names(source: dict[str, Any]) -> set[str]:
+    """How a citation may name a source: its title or its publisher."""
+    return {source["title"], source["publisher"]}
+
+
+ENTITY_IDS = [e["id"] for e in briefing()["entities"]]
+
+
+# ------------------------------------------------------------------------------ payload helpers
+
+
+def discord_problems(payload: dict[str, Any]) -> list[str]:
+    """Every way a payload breaks Discord's documented message and embed limits."""
+    problems: list[str] = []
+    content = payload.get("content")
+    embeds = payload.get("embeds") or []
+    if content is not None and len(content) > 2000:
+        problems.append(f"content has {len(content)} characters")
+    if not (content and content.strip()) and not embeds:
+        problems.append("message has neither content nor embeds")
+    if len(embeds) > 10:
+        problems.append(f"{len(embeds)} embeds")
+    for n, embed in enumerate(embeds):
+        title = embed.get("title") or ""
+        description = embed.get("description") or ""
+        footer = (embed.get("footer") or {}).get("text") or ""
+        author = (embed.get("author") or {}).get("name") or ""
+        fields = embed.get("fields") or []
+        if len(title) > 256:
+            problems.append(f"embed {n}: title has {len(title)} characters")
+        if len(description) > 4096:
+            problems.append(f"embed {n}: description has {len(description)} characters")
+        if len(footer) > 2048:
+            problems.append(f"embed {n}: footer has {len(footer)} characters")
+        if len(author) > 256:
+            problems.append(f"embed {n}: author has {len(author)} characters")
+        if len(fields) > 25:
+            problems.append(f"embed {n}: {len(fields)} fields")
+        total = len(title) + len(description) + len(footer) + len(author)
+        for item in fields:
+            name, value = item.get("name") or "", item.get("value") or ""
+            total += len(name) + len(value)
+            if not name.strip():
+                problems.append(f"embed {n}: a field has an empty name")
+            if not value.strip():
+                problems.append(f"embed {n}: field {name[:40]!r} has an empty value")
+            if len(name) > 256:
+                problems.append(f"embed {n}: field name has {len(name)} characters")
+            if len(value) > 1024:
+                problems.append(f"embed {n}: field value has {len(value)} characters")
+        if total > 6000:
+            problems.append(f"embed {n}: {total} characters in all")
+        if not (title.strip() or description.strip() or fields):
+            problems.append(f"embed {n} shows nothing")
+    mentions = payload.get("allowed_mentions")
+    if not isinstance(mentions, dict):
+        problems.append("no allowed_mentions: Discord would parse every mention")
+    else:
+        if mentions.get("parse") != []:
+            problems.append(f"allowed_mentions.parse is {mentions.get('parse')!r}")
+        if mentions.get("users") or mentions.get("roles"):
+            problems.append("allowed_mentions lets some users or roles be pinged")
+        if mentions.get("replied_user"):
+            problems.append("allowed_mentions pings the replied-to user")
+    return problems
+
+
+def assert_valid(pages: list[dict[str, Any]]) -> None:
+    assert isinstance(pages, list) and pages, "an answer is at least one message"
+    for number, page in enumerate(pages, start=1):
+        assert discord_problems(page) == [], f"page {number} of {len(pages)}"
+
+
+def assert_pings_nobody(pages: list[dict[str, Any]]) -> None:
+    for page in pages:
+        assert page["allowed_mentions"]["parse"] == []
+        assert not MENTION.search(json.dumps(page, ensure_ascii=False))
+
+
+def embeds(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [embed for page in pages for embed in page["embeds"]]
+
+
+def fields(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for embed in embeds(pages) for item in embed.get("fields", [])]
+
+
+def texts(pages: list[dict[str, Any]]) -> str:
+    out = []
+    for page in pages:
+        out.append(page.get("content") or "")
+        for embed in page["embeds"]:
+            out += [embed.get("title", ""), embed.get("description", "")]
+            for item in embed.get("fields", []):
+                out += [item["name"], item["value"]]
+            out.append(embed.get("footer", {}).get("text", ""))
+    return "\n".join(out)
+
+
+def plain(text: str) -> str:
+    """Markdown emphasis removed and white space collapsed."""
+    return collapse(text.replace("**", ""))
+
+
+def cited(text: str) -> list[tuple[str, str]]:
+    """(sentence, attribution) for each citation shown: a quoted line, then who it is from."""
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        m = re.fullmatch(r"> “(.+)”", line.strip())
+        if m:
+            o = re.fullmatch(r"> — \*(.+)\*", lines[i + 1].strip()) if i + 1 < len(lines) else None
+            out.append((m.group(1), o.group(1) if o else ""))
+    return out
+
+
+def quoted_lines(text: str) -> int:
+    return sum(1 for line in text.split("\n") if line.strip().startswith("> “"))
+
+
+def origin_source(attribution: str) -> dict[str, Any]:
+    """The briefing source an attribution names (before any ', reporting ...')."""
+    head = attribution.split(", reporting ")[0]
+    matches = [s for s in briefing()["sources"] if head in source_names(s)]
+    assert len(matches) == 1, f"attribution {attribution!r} names no single source"
+    return matches[0]
+
+
+def field_with(pages: list[dict[str, Any]], needle: str) -> list[dict[str, Any]]:
+    return [item for item in fields(pages) if needle in plain(item["value"])]
+
+
+def unescape(text: str) -> str:
+    """What Discord shows for text with Markdown escapes and zero-width spaces."""
+    return re.sub(r"\\(.)", r"\1", text).replace(ZERO_WIDTH, "")
+
+
+def shows_figure(text: str, figure: int) -> bool:
+    """`figure` stands as a number of its own (238 in "238, 252"; not 25 in "250" or "2,500")."""
+    return re.search(rf"(?<!\d)(?<!\d[,.]){figure:,}(?!\d|[,.]\d)", text) is not None
+
+
+APPROX = r"(?:about|approximately|around|roughly|some|~|c\.)"
+
+
+# ------------------------------------------------------------------------------ store access
+
+
+async def entity_view(snap: Snapshot, ident: str) -> EntityView:
+    found = await snap.lookup(name_of(ident))
+    assert found.entity is not None, f"the store finds {name_of(ident)!r} by its name"
+    assert found.entity.ref.id == ident
+    return found.entity
+
+
+async def entity_pages(store: Store, ident: str) -> list[dict[str, Any]]:
+    async with store.snapshot() as snap:
+        return answers.entity_answer(await entity_view(snap, ident))
+
+
+async def all_transfers(snap: Snapshot) -> list[TransferView]:
+    return [t for deal in await snap.deals() for t in deal.transfers]
+
+
+# ------------------------------------------------------------------------------ every renderer
+
+
+Build = Callable[[Snapshot], Awaitable[list[dict[str, Any]]]]
+
+
+async def _entity_for_role(snap: Snapshot) -> list[dict[str, Any]]:
+    found = await snap.lookup("the secretary of state")
+    assert found.entity is not None
+    return answers.entity_answer(found.entity, found.query if found.matched else None)
+
+
+async def _timelines_per_actor(snap: Snapshot) -> list[dict[str, Any]]:
+    out = []
+    for summary in await snap.entities():
+        out += answers.timeline_answer(await snap.timeline(summary.ref), summary.ref)
+    return out
+
+
+async def _quotes_per_speaker(snap: Snapshot) -> list[dict[str, Any]]:
+    out = []
+    for summary in await snap.entities():
+        out += answers.quotes_answer(await snap.quotes(summary.ref), summary.ref)
+    return out
+
+
+async def _single_transfers(snap: Snapshot) -> list[dict[str, Any]]:
+    out = []
+    for t in await all_transfers(snap):
+        out += answers.transfer_answer([t], f"how many {t.what}?")
+    return out
+
+
+async def _searches(snap: Snapshot) -> list[dict[str, Any]]:
+    out = []
+    for query in ["Alien Enemies", "Bukele", "Venezuela", "prisoners", "the", "zzzz"]:
+        hits = await snap.search(query)
+        suggestions = () if hits else snap.resolve(query).suggestions
+        out += answers.search_answer(query, hits, suggestions)
+    return out
+
+
+async def _not_found(snap: Snapshot) -> list[dict[str, Any]]:
+    found = await snap.lookup("President")
+    return answers.not_found_answer("President", found.suggestions)
+
+
+HOSTILE_QUESTION = ("how many **@everyone** <@123> <@&9> @here `code` > quote # head -# x "
+                    + "ñ😀\u202e" * 1500)
+
+RENDERERS: dict[str, Build] = {
+    "entity list": lambda snap: _awaited(answers.entity_list_answer, snap.entities()),
+    "entity found by role": _entity_for_role,
+    "timeline": lambda snap: _awaited(answers.timeline_answer, snap.timeline()),
+    "timeline per actor": _timelines_per_actor,
+    "deal": lambda snap: _awaited(lambda deals: [p for d in deals
+                                                 for p in answers.deal_answer(d)], snap.deals()),
+    "transfer, all at once": lambda snap: _awaited(
+        lambda ts: answers.transfer_answer(ts, "how many people were exchanged?"),
+        all_transfers(snap)),
+    "transfer, one by one": _single_transfers,
+    "transfer, hostile question": lambda snap: _awaited(
+        lambda ts: answers.transfer_answer(ts, HOSTILE_QUESTION), all_transfers(snap)),
+    "transfer, question all Markdown": lambda snap: _awaited(
+        lambda ts: answers.transfer_answer(ts, "how many " + "*_`|" * 400), all_transfers(snap)),
+    "transfer, none": lambda snap: _ready(answers.transfer_answer([], "how many unicorns?")),
+    "legal basis": lambda snap: _awaited(
+        lambda deals: [p for d in deals for p in answers.legal_basis_answer(d)], snap.deals()),
+    "quotes": lambda snap: _awaited(answers.quotes_answer, snap.quotes()),
+    "quotes per speaker": _quotes_per_speaker,
+    "claims": lambda snap: _awaited(answers.claims_answer, snap.claims()),
+    "search": _searches,
+    "search, hostile query": lambda snap: _ready(answers.search_answer(HOSTILE_QUESTION, [])),
+    "sources": lambda snap: _awaited(answers.sources_answer, snap.sources()),
+    "about": lambda snap: _awaited(lambda b: answers.about_answer(b, __version__),
+                                   snap.briefings()),
+    "not found, with suggestions": _not_found,
+    "not found, hostile query": lambda snap: _ready(answers.not_found_answer(HOSTILE_QUESTION)),
+    "not found, query all Markdown": lambda snap: _ready(answers.not_found_answer("\\*" * 300)),
+    "not found, empty query": lambda snap: _ready(answers.not_found_answer("")),
+    "message": lambda snap: _ready(answers.message_answer("Reloaded", "Done.")),
+}
+
+
+async def _awaited(render: Callable[[Any], list[dict[str, Any]]],
+                   view: Awaitable[Any]) -> list[dict[str, Any]]:
+    return render(await view)
+
+
+async def _ready(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return pages
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+async def test_every_page_of_every_renderer_fits_discord(store: Store, renderer: str) -> None:
+    async with store.snapshot() as snap:
+        pages = await RENDERERS[renderer](snap)
+    assert_valid(pages)
+    assert_pings_nobody(pages)
+
+
+@pytest.mark.parametrize("ident", ENTITY_IDS)
+async def test_every_entity_answer_fits_discord(store: Store, ident: str) -> None:
+    pages = await entity_pages(store, ident)
+    assert_valid(pages)
+    assert_pings_nobody(pages)
+    assert all(name_of(ident) in embed["title"] for embed in embeds(pages)), \
+        "every page names who it is about"
+
+
+# ------------------------------------------------------------------------------ citations
+
+
+@pytest.mark.parametrize("ident", ENTITY_IDS)
+async def test_entity_answers_cite_whole_sentences_of_their_sources(store: Store,
+                                                                    ident: str) -> None:
+    text = texts(await entity_pages(store, ident))
+    citations = cited(text)
+    assert citations, "an entity answer cites its sources"
+    assert len(citations) == quoted_lines(text), "every quoted line is one whole citation"
+    for sentence, attribution in citations:
+        source = origin_source(attribution)
+        assert source["id"] in ("article", "record"), "only a source whose text is held is quoted"
+        assert collapse(sentence) in source_text(source["id"]), \
+            f"{sentence!r} is not word for word in {source['id']}"
+        # "reporting X" names only reports the briefing knows.
+        if ", reporting " in attribution:
+            publishers = {s["publisher"] for s in briefing()["sources"]}
+            reported = attribution.split(", reporting ", 1)[1]
+            assert reported.startswith(tuple(publishers)), reported
+
+
+@pytest.mark.parametrize("ident", ENTITY_IDS)
+async def test_who_this_is_rests_on_the_entitys_own_evidence(store: Store, ident: str) -> None:
+    evidence = entity(ident)["evidence"]
+    pages = await entity_pages(store, ident)
+    first = fields(pages)[0]
+    shown = cited(first["value"])
+    assert shown, "the first section cites who this is"
+    # Each citation shown is the sentence around the next evidence quote, in the YAML's order,
+    # and what is not shown is counted rather than dropped silently.
+    assert len(shown) <= len(evidence)
+    for (sentence, attribution), item in zip(shown, evidence[:len(shown)], strict=True):
+        assert collapse(item["quote"]) in collapse(sentence)
+        assert origin_source(attribution)["id"] == item["source"]
+    hidden = len(evidence) - len(shown)
+    if hidden:
+        assert re.search(rf"\b{hidden}\b", first["value"].split("\n")[-1]), \
+            f"{hidden} more citation(s) are counted"
+
+
+# ------------------------------------------------------------------------------ doubt is marked
+
+
+CLAIM_CASES = [(c["id"], e) for c in briefing()["claims"]
+               for e in dict.fromkeys([c["claimant"], *c.get("about", [])]) if e in ENTITY_IDS]
+
+
+@pytest.mark.parametrize(("claim_id", "ident"), CLAIM_CASES)
+async def test_claims_are_shown_as_claims_with_their_status(store: Store, claim_id: str,
+                                                            ident: str) -> None:
+    claim = by_id("claims", claim_id)
+    pages = await entity_pages(store, ident)
+    (item,) = field_with(pages, collapse(claim["text"]))
+    claim_line = next(line for line in item["value"].split("\n")
+                      if collapse(claim["text"]) in plain(line))
+    # On the claim's own line: how sure it is, and whose claim it is.
+    assert claim["status"] in claim_line.casefold()
+    assert name_of(claim["claimant"]) in claim_line
+    support = [collapse(e["quote"]) for e in claim["evidence"]]
+    assert any(any(q in collapse(s) for q in support) for s, _ in cited(item["value"]))
+
+
+async def test_the_tren_de_aragua_claim_is_disputed_and_cites_the_contrary(store: Store) -> None:
+    (claim,) = [c for c in briefing()["claims"]
+                if "tren-de-aragua" in c.get("about", []) and c["claimant"] == "bukele"]
+    assert claim["status"] == "disputed" and claim["contradicting"]
+    for ident in ("tren-de-aragua", "bukele"):
+        pages = await entity_pages(store, ident)
+        (item,) = field_with(pages, collapse(claim["text"]))
+        value = item["value"]
+        lines = value.split("\n")
+        claim_at = next(i for i, line in enumerate(lines)
+                        if collapse(claim["text"]) in plain(line))
+        assert "disputed" in lines[claim_at].casefold()
+        after = "\n".join(lines[claim_at + 1:])
+        contrary = cited(after)
+        for against in claim["contradicting"]:
+            quote = collapse(against["quote"])
+            hits = [(s, a) for s, a in contrary if quote in collapse(s)]
+            assert hits, f"the contrary citation {quote!r} stands beside the claim"
+            sentence, attribution = hits[0]
+            assert collapse(sentence) in source_text(against["source"])
+            reporters = [by_id("sources", r)["publisher"] for r in against.get("reported_by", [])]
+            assert all(r in attribution for r in reporters), "who reported it is named"
+        # The support comes before the contrary: the claim is not confused with its rebuttal.
+        support = collapse(claim["evidence"][0]["quote"])
+        order = [support in collapse(s) for s, _ in cited(after)]
+        assert order and order[0], "the claim's own source is cited first"
+
+
+async def test_rubios_answer_shows_the_articles_spelling_and_the_records_correction(
+        store: Store) -> None:
+    rubio = entity("rubio")
+    (note,) = notes_for("rubio")
+    article_quote = collapse(note["source_says"]["evidence"][0]["quote"])
+    assert "Marc Rubio" in article_quote and rubio["name"] == "Marco Rubio"
+    pages = await entity_pages(store, "rubio")
+    text = texts(pages)
+    assert rubio["name"] in embeds(pages)[0]["title"]
+    # The article's own sentence, misspelling and all, is quoted from the article ...
+    from_article = [s for s, a in cited(text) if origin_source(a)["id"] == "article"]
+    assert any(article_quote in s and "Marco Rubio" not in s for s in from_article)
+    # ... and the note that corrects it shows both sides together, the record cited.
+    notes = field_with(pages, collapse(note["record_says"]["text"]))
+    assert notes, "the correction is shown"
+    record_quote = collapse(note["record_says"]["evidence"][0]["quote"])
+    for item in notes:
+        value = plain(item["value"])
+        assert collapse(note["source_says"]["text"]) in value
+        assert "Marc Rubio" in value and "Marco Rubio" in value
+        assert any(record_quote in collapse(s) and origin_source(a)["id"] == "record"
+                   for s, a in cited(item["value"]))
+
+
+async def test_trumps_answer_carries_the_former_president_discrepancy(store: Store) -> None:
+    (note,) = notes_for("trump")
+    assert "former US President" in note["source_says"]["text"]
+    pages = await entity_pages(store, "trump")
+    text = texts(pages)
+    # The article's wrong title is quoted as the article prints it ...
+    assert any("former US President" in s and origin_source(a)["id"] == "article"
+               for s, a in cited(text))
+    # ... and the note stands in the answer with both sides and the record's citation.
+    notes = field_with(pages, collapse(note["record_says"]["text"]))
+    assert notes, "the correction is shown"
+    record_quotes = [collapse(e["quote"]).rstrip(".") for e in note["record_says"]["evidence"]]
+    for item in notes:
+        value = plain(item["value"])
+        assert collapse(note["source_says"]["text"]) in value
+        assert note["topic"] in value
+        assert any(any(q in collapse(s) for q in record_quotes)
+                   and origin_source(a)["id"] == "record" for s, a in cited(item["value"]))
+
+
+# ------------------------------------------------------------------------------ the deal
+
+
+async def test_the_deal_answer_shows_every_transfer_with_its_figures(store: Store) -> None:
+    deal = briefing()["deal"]
+    async with store.snapshot() as snap:
+        pages = [p for d in await snap.deals() for p in answers.deal_answer(d)]
+    assert_valid(pages)
+    lines = [plain(line) for line in texts(pages).split("\n")]
+    assert any(deal["title"] in embed["title"] for embed in embeds(pages))
+    for t in deal["transfers"]:
+        giver, receiver, q = name_of(t["giver"]), name_of(t["receiver"]), t["quantity"]
+        # Who gave, who received and how many, on one line, so the figure cannot be misread.
+        (line,) = [ln for ln in lines if giver in ln and receiver in ln
+                   and shows_figure(ln, q["value"]) and t["what"] in ln]
+        for other in (q.get("low"), q.get("high")):
+            if other is not None:
+                assert shows_figure(line, other), f"{t['id']}: other figure {other}"
+        if q.get("approximate"):
+            assert re.search(rf"{APPROX}\s+{q['value']:,}\b", line, re.I), line
+        else:
+            assert not re.search(rf"{APPROX}\s+{q['value']:,}\b", line, re.I), line
+
+
+async def test_the_deal_answer_names_the_alien_enemies_act_as_legal_basis(store: Store) -> None:
+    (basis,) = briefing()["deal"]["legal_basis"]
+    law = name_of(basis["law"])
+    assert law == "Alien Enemies Act"
+    async with store.snapshot() as snap:
+        pages = [p for d in await snap.deals() for p in answers.deal_answer(d)]
+    (item,) = field_with(pages, collapse(basis["text"]))
+    assert "legal basis" in item["name"].casefold()
+    assert law in plain(item["value"])
+    quote = collapse(basis["evidence"][0]["quote"])
+    assert any(quote in collapse(s) and collapse(s) in source_text("article")
+               for s, _ in cited(item["value"]))
+
+
+async def test_transfer_answer_shows_each_figure_of_every_transfer_it_is_given(
+        store: Store) -> None:
+    async with store.snapshot() as snap:
+        transfers = await all_transfers(snap)
+    question = "how many people changed hands?"
+    pages = answers.transfer_answer(transfers, question)
+    assert_valid(pages)
+    assert unescape(embeds(pages)[0]["title"]) == question, "the question is the title"
+    description = embeds(pages)[0].get("description", "")
+    assert description, "the figures lead the answer"
+    for t in briefing()["deal"]["transfers"]:
+        q = t["quantity"]
+        (line,) = [plain(ln) for ln in description.split("\n") if t["what"] in ln]
+        assert shows_figure(line, q["value"]), line
+        assert name_of(t["giver"]) in line and name_of(t["receiver"]) in line
+        for other in (q.get("low"), q.get("high")):
+            if other is not None:
+                assert shows_figure(line, other), line
+        if q.get("approximate"):
+            assert re.search(rf"{APPROX}\s+{q['value']:,}\b", line, re.I), line
+
+
+async def test_a_single_transfer_answer_carries_its_record_note(store: Store) -> None:
+    async with store.snapshot() as snap:
+        transfers = {t.id: t for t in await all_transfers(snap)}
+    for t in briefing()["deal"]["transfers"]:
+        pages = answers.transfer_answer([transfers[t["id"]]], f"how many {t['what']}?")
+        assert_valid(pages)
+        text = plain(texts(pages))
+        assert shows_figure(embeds(pages)[0].get("description", ""), t["quantity"]["value"])
+        for note in notes_for(t["id"]):
+            assert collapse(note["record_says"]["text"]) in text
+        # The first section is where the figure comes from: the transfer's own evidence.
+        first = fields(pages)[0]["value"]
+        shown = cited(first)
+        evidence = t["evidence"]
+        assert 0 < len(shown) <= len(evidence)
+        for (sentence, attribution), item in zip(shown, evidence[:len(shown)], strict=True):
+            assert collapse(item["quote"]) in collapse(sentence)
+            assert collapse(sentence) in source_text(item["source"])
+            assert origin_source(attribution)["id"] == item["source"]
+        hidden = len(evidence) - len(shown)
+        if hidden:
+            assert re.search(rf"\b{hidden}\b", first.split("\n")[-1])
+
+
+# ------------------------------------------------------------------------------ sources
+
+
+async def test_the_sources_answer_lists_every_source_of_the_briefing(store: Store) -> None:
+    async with store.snapshot() as snap:
+        pages = answers.sources_answer(await snap.sources())
+    assert_valid(pages)
+    names = [item["name"] for item in fields(pages)]
+    for source in briefing()["sources"]:
+        assert source["title"] in names, source["id"]
+        (item,) = [i for i in fields(pages) if i["name"] == source["title"]]
+        assert source["publisher"] in item["value"]
+        assert source["reliability"] in item["value"]
+        if source.get("url"):
+            assert source["url"] in item["value"]
+    assert len(names) == len(briefing()["sources"]), "each source once"
+
+
+# ------------------------------------------------------------------------------ echoing users
+
+
+def unescaped_markdown(text: str) -> list[str]:
+    """Markdown characters in `text` that no backslash escapes."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] in MARKDOWN_CHARS:
+            out.append(text[i])
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("typed", [
+    "**bold** __under__ *it* _it_ ~~gone~~ `code` ||spoiler||",
+    "> a quote", "# a heading", "-# small print", "- a list item", "[link](http://x.y)",
+    "back\\slash", "a*b*c",
+])
+def test_echo_shows_markdown_as_typed(typed: str) -> None:
+    shown = answers.echo(typed)
+    assert unescaped_markdown(shown) == [], f"{shown!r} would be formatted by Discord"
+    assert unescape(shown) == typed, "what Discord shows is what was typed"
+
+
+@pytest.mark.parametrize("typed", ["@everyone", "@here", "<@123>", "<@!123>", "<@&123>",
+                                   "hi @everyone and @here, <@123>!"])
+def test_echo_cannot_ping(typed: str) -> None:
+    shown = answers.echo(typed)
+    assert not MENTION.search(shown), shown
+    assert unescape(shown) == typed, "the text still reads as typed"
+    pages = answers.not_found_answer(typed)
+    assert_valid(pages)
+    assert_pings_nobody(pages)
+
+
+def test_echo_is_one_short_line() -> None:
+    shown = answers.echo("line one\nline two\t\x00" + "x" * 500, limit=80)
+    assert "\n" not in shown and "\x00" not in shown
+    assert len(unescape(shown)) <= 80
+    assert unescape(shown).startswith("line one line two")
+
+
+# ------------------------------------------------------------------------------ not found
+
+
+async def test_not_found_suggests_the_names_the_store_offers(store: Store) -> None:
+    async with store.snapshot() as snap:
+        found = await snap.lookup("President")
+    assert found.entity is None and found.suggestions, "an ambiguous word gets suggestions"
+    presidents = {e["name"] for e in briefing()["entities"]
+                  if any(r["title"].startswith("President") for r in e.get("roles", []))}
+    assert presidents <= {s.name for s in found.suggestions}
+    pages = answers.not_found_answer("President", found.suggestions)
+    assert_valid(pages)
+    text = plain(texts(pages))
+    for suggestion in found.suggestions[:5]:
+        assert suggestion.name in text
+    assert "President" in unescape(embeds(pages)[0]["title"]), "what was asked is repeated"
+
+
+def test_not_found_without_suggestions_still_answers() -> None:
+    pages = answers.not_found_answer("zzzz")
+    assert_valid(pages)
+    assert "zzzz" in embeds(pages)[0]["title"]
+
+
+# ------------------------------------------------------------------------------ the terminal
+
+
+def terminal_lines(pages: list[dict[str, Any]]) -> list[str]:
+    return [line.strip() for line in to_text(pages, width=10_000).split("\n")]
+
+
+@pytest.mark.parametrize("renderer", ["timeline", "deal", "sources", "claims", "quotes",
+                                      "about", "entity found by role",
+                                      "not found, with suggestions"])
+async def test_the_terminal_shows_the_payloads_titles_and_field_names(store: Store,
+                                                                      renderer: str) -> None:
+    async with store.snapshot() as snap:
+        pages = await RENDERERS[renderer](snap)
+    shown = to_text(pages, width=10_000)
+    lines = terminal_lines(pages)
+    for embed in embeds(pages):
+        assert unescape(embed["title"]) in lines, embed["title"]
+        for item in embed.get("fields", []):
+            assert any(line.endswith(unescape(item["name"])) for line in lines), item["name"]
+    assert ZERO_WIDTH not in shown
+    assert not re.search(r"\\[\\*_~`|>#\[\]()-]", shown), "no Markdown escapes in a terminal"
+
+
+@pytest.mark.parametrize("typed", ["@everyone", "<@123>", "_under_ score", "x_y_z",
+                                   "> quoted", "-# small", "a*b*c", "2*3*4", "**bold**",
+                                   "*one* and *two*", "back\\slash *star*"])
+def test_the_terminal_shows_an_echoed_query_as_typed(typed: str) -> None:
+    pages = answers.not_found_answer(typed)
+    title = embeds(pages)[0]["title"]
+    assert unescape(title) in terminal_lines(pages)
+    assert typed in to_text(pages)
+    assert ZERO_WIDTH not in to_text(pages)
