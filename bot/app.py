@@ -69,7 +69,7 @@ async def serve(settings: Settings) -> int:
         if stopping.is_set():
             return 0
         print(f"error: could not reach Discord: {type(exc).__name__}: "
-              f"{logs.RedactingFilter([settings.token.get_secret_value()]).scrub(str(exc))}",
+              f"{logs.Redactor([settings.token.get_secret_value()]).scrub(str(exc))}",
               file=sys.stderr)
         return 1
     finally:

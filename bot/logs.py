@@ -1,7 +1,7 @@
 """Logging: discord.py's console set-up plus a rotating file, with secrets scrubbed.
 
-The token is removed from every record by a filter on each handler, so that neither a
-library's debug line nor an exception message can carry it into a log.
+Every handler's output passes through a redacting formatter, so that neither a library's
+debug line nor an exception's traceback can carry the token into a log.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{
 REDACTED = "[token redacted]"
 
 
-class RedactingFilter(logging.Filter):
-    """Replace known secrets, and anything shaped like a token, in the formatted message."""
+class Redactor:
+    """Removes known secrets, and anything shaped like a token, from text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 8]
 
     def scrub(self, text: str) -> str:
@@ -31,23 +30,27 @@ class RedactingFilter(logging.Filter):
             text = text.replace(secret, REDACTED)
         return TOKEN_SHAPE.sub(REDACTED, text)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = self.scrub(message)
-        if record.exc_info and record.exc_info[1] is not None:
-            formatted = logging.Formatter().formatException(record.exc_info)
-            if self.scrub(formatted) != formatted:
-                # Keep the traceback but not the secret inside it.
-                record.exc_text = self.scrub(formatted)
-                record.exc_info = None
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter and scrubs the finished line, traceback included.
+
+    Scrubbing the output rather than the record means no formatter (discord.py's colour
+    formatter clears `exc_text` as it goes) can bring a secret back, and every handler is
+    covered whatever order they run in.
+    """
+
+    def __init__(self, inner: logging.Formatter | None, redactor: Redactor) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.scrub(self.inner.format(record))
 
 
 def setup(level: str, log_file: Path | None, secrets: Iterable[str] = ()) -> None:
     """Console logging as discord.py sets it up, a rotating file, and the secret filter."""
-    redact = RedactingFilter(secrets)
+    redactor = Redactor(secrets)
     discord.utils.setup_logging(level=getattr(logging, level), root=True)
     root = logging.getLogger()
     if log_file is not None:
@@ -58,4 +61,5 @@ def setup(level: str, log_file: Path | None, secrets: Iterable[str] = ()) -> Non
             "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{"))
         root.addHandler(rotating)
     for handler in root.handlers:
-        handler.addFilter(redact)
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter, redactor))

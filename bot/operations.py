@@ -153,7 +153,10 @@ async def sync(bot: BriefingBot, scope: str, here_guild_id: int | None) -> list[
         synced = await bot.tree.sync(guild=guild)
     except discord.HTTPException as exc:
         log.warning("sync to %s failed: %s", scope, exc)
-        return message_answer("Sync failed", f"Discord answered {exc.status}: {exc.text}")
+        # Only the status and Discord's error code: the body may come from a proxy and echo
+        # request headers (the token) back.
+        return message_answer("Sync failed", f"Discord answered {exc.status} (error code "
+                              f"{exc.code}). The log has the details.")
     after = {c.name: _signature(c.to_dict()) for c in synced}
     added = sorted(after.keys() - before.keys())
     removed = sorted(before.keys() - after.keys())
