@@ -46,6 +46,8 @@ from bot.briefing.loader import content_hash
 from bot.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
+from tests.discord_limits import embed_problems
+from tests.discord_limits import mention_problems as mention_problems  # re-exported
 
 Json = dict[str, Any]
 
@@ -601,41 +603,20 @@ def dumps(calls: list[Call]) -> str:
 def limit_problems(body: Mapping[str, Any]) -> list[str]:
     """Every way a message body (or an autocomplete answer) breaks Discord's documented limits.
 
-    Checked independently of the bot's own renderer: content 2,000; 10 embeds; title 256,
-    description 4,096, 25 fields, field name 256 and value 1,024 (neither empty), footer 2,048,
-    author 256, 6,000 characters over all embeds; 5 action rows of 5 components, custom_id 100,
-    label 80; 25 autocomplete choices with names of 1-100 and values of at most 100 characters.
+    Checked independently of the bot's own renderer: content 2,000; the embed limits of
+    :func:`tests.discord_limits.embed_problems` (10 embeds; title 256, description 4,096,
+    25 fields, field name 256 and value 1,024 (neither empty), footer 2,048, author 256,
+    6,000 characters over all embeds); 5 action rows of 5 components, custom_id 100, label 80;
+    25 autocomplete choices with names of 1-100 and values of at most 100 characters. Unlike
+    :func:`tests.discord_limits.discord_problems` it does not ask for content or an embed (a
+    deferral, an edit or an autocomplete answer has neither) and leaves allowed_mentions to
+    :func:`mention_problems` (from :mod:`tests.discord_limits`, importable from here too).
     """
     problems: list[str] = []
     content = body.get("content") or ""
     if len(content) > 2000:
         problems.append(f"content has {len(content)} characters")
-    embeds = body.get("embeds") or []
-    if len(embeds) > 10:
-        problems.append(f"{len(embeds)} embeds")
-    total = 0
-    for embed in embeds:
-        title = embed.get("title") or ""
-        description = embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        author = (embed.get("author") or {}).get("name") or ""
-        fields = embed.get("fields") or []
-        for what, text, limit in (("title", title, 256), ("description", description, 4096),
-                                  ("footer", footer, 2048), ("author", author, 256)):
-            if len(text) > limit:
-                problems.append(f"embed {what} has {len(text)} characters")
-        if len(fields) > 25:
-            problems.append(f"{len(fields)} fields")
-        for item in fields:
-            name, value = item.get("name") or "", item.get("value") or ""
-            if not name.strip() or not value.strip():
-                problems.append(f"empty field name or value: {item!r}")
-            if len(name) > 256 or len(value) > 1024:
-                problems.append(f"field over the limit: {name[:40]!r}")
-        total += len(title) + len(description) + len(footer) + len(author) + sum(
-            len(i.get("name") or "") + len(i.get("value") or "") for i in fields)
-    if total > 6000:
-        problems.append(f"embeds total {total} characters")
+    problems += embed_problems(body.get("embeds") or [])
     rows = body.get("components") or []
     if len(rows) > 5:
         problems.append(f"{len(rows)} action rows")
@@ -657,23 +638,6 @@ def limit_problems(body: Mapping[str, Any]) -> list[str]:
                 problems.append(f"choice name of {len(choice.get('name') or '')} characters")
             if len(str(choice.get("value"))) > 100:
                 problems.append("choice value over 100")
-    return problems
-
-
-def mention_problems(body: Mapping[str, Any]) -> list[str]:
-    """Why this message could ping someone; empty when its allowed_mentions pings nobody."""
-    allowed = body.get("allowed_mentions")
-    if not isinstance(allowed, Mapping):
-        return ["no allowed_mentions (the client would ping whoever is mentioned)"]
-    problems = []
-    if allowed.get("parse") != []:
-        problems.append(f"allowed_mentions.parse is {allowed.get('parse')!r}")
-    if allowed.get("users"):
-        problems.append(f"allowed_mentions.users is {allowed['users']!r}")
-    if allowed.get("roles"):
-        problems.append(f"allowed_mentions.roles is {allowed['roles']!r}")
-    if allowed.get("replied_user"):
-        problems.append("allowed_mentions.replied_user is true")
     return problems
 
 

@@ -8,64 +8,41 @@ Discord limits are checked here from Discord's documentation, independently of
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bot import __version__
 from bot.briefing.store import Snapshot, Store
 from bot.briefing.views import EntityView, TransferView
 from bot.render import answers
 from bot.render.terminal import to_text
+from tests.briefing_data import (
+    briefing,
+    by_id,
+    collapse,
+    entity,
+    name_of,
+    notes_for,
+    source_text,
+)
+from tests.discord_limits import (
+    MENTION,
+    assert_pings_nobody,
+    assert_valid,
+    embeds,
+    fields,
+    plain,
+    texts,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
-
-# A mention Discord would turn into a ping: @everyone, @here, a user, a role (or a channel link).
-MENTION = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>")
 MARKDOWN_CHARS = set("\\*_~`|>#[]()-")
 ZERO_WIDTH = "\u200b"
 
 
 # ------------------------------------------------------------------------------ the briefing
-
-
-@functools.cache
-def briefing() -> dict[str, Any]:
-    return yaml.safe_load(BRIEFING.read_text(encoding="utf-8"))
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-@functools.cache
-def source_text(source_id: str) -> str:
-    return collapse({"article": ARTICLE, "record": RECORD}[source_id].read_text(encoding="utf-8"))
-
-
-def by_id(kind: str, ident: str) -> dict[str, Any]:
-    return next(x for x in briefing()[kind] if x["id"] == ident)
-
-
-def entity(ident: str) -> dict[str, Any]:
-    return by_id("entities", ident)
-
-
-def name_of(ident: str) -> str:
-    return entity(ident)["name"]
-
-
-def notes_for(target: str) -> list[dict[str, Any]]:
-    return [d for d in briefing()["discrepancies"] if target in d["applies_to"]]
 
 
 def source_names(source: dict[str, Any]) -> set[str]:
@@ -77,99 +54,6 @@ ENTITY_IDS = [e["id"] for e in briefing()["entities"]]
 
 
 # ------------------------------------------------------------------------------ payload helpers
-
-
-def discord_problems(payload: dict[str, Any]) -> list[str]:
-    """Every way a payload breaks Discord's documented message and embed limits."""
-    problems: list[str] = []
-    content = payload.get("content")
-    embeds = payload.get("embeds") or []
-    if content is not None and len(content) > 2000:
-        problems.append(f"content has {len(content)} characters")
-    if not (content and content.strip()) and not embeds:
-        problems.append("message has neither content nor embeds")
-    if len(embeds) > 10:
-        problems.append(f"{len(embeds)} embeds")
-    for n, embed in enumerate(embeds):
-        title = embed.get("title") or ""
-        description = embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        author = (embed.get("author") or {}).get("name") or ""
-        fields = embed.get("fields") or []
-        if len(title) > 256:
-            problems.append(f"embed {n}: title has {len(title)} characters")
-        if len(description) > 4096:
-            problems.append(f"embed {n}: description has {len(description)} characters")
-        if len(footer) > 2048:
-            problems.append(f"embed {n}: footer has {len(footer)} characters")
-        if len(author) > 256:
-            problems.append(f"embed {n}: author has {len(author)} characters")
-        if len(fields) > 25:
-            problems.append(f"embed {n}: {len(fields)} fields")
-        total = len(title) + len(description) + len(footer) + len(author)
-        for item in fields:
-            name, value = item.get("name") or "", item.get("value") or ""
-            total += len(name) + len(value)
-            if not name.strip():
-                problems.append(f"embed {n}: a field has an empty name")
-            if not value.strip():
-                problems.append(f"embed {n}: field {name[:40]!r} has an empty value")
-            if len(name) > 256:
-                problems.append(f"embed {n}: field name has {len(name)} characters")
-            if len(value) > 1024:
-                problems.append(f"embed {n}: field value has {len(value)} characters")
-        if total > 6000:
-            problems.append(f"embed {n}: {total} characters in all")
-        if not (title.strip() or description.strip() or fields):
-            problems.append(f"embed {n} shows nothing")
-    mentions = payload.get("allowed_mentions")
-    if not isinstance(mentions, dict):
-        problems.append("no allowed_mentions: Discord would parse every mention")
-    else:
-        if mentions.get("parse") != []:
-            problems.append(f"allowed_mentions.parse is {mentions.get('parse')!r}")
-        if mentions.get("users") or mentions.get("roles"):
-            problems.append("allowed_mentions lets some users or roles be pinged")
-        if mentions.get("replied_user"):
-            problems.append("allowed_mentions pings the replied-to user")
-    return problems
-
-
-def assert_valid(pages: list[dict[str, Any]]) -> None:
-    assert isinstance(pages, list) and pages, "an answer is at least one message"
-    for number, page in enumerate(pages, start=1):
-        assert discord_problems(page) == [], f"page {number} of {len(pages)}"
-
-
-def assert_pings_nobody(pages: list[dict[str, Any]]) -> None:
-    for page in pages:
-        assert page["allowed_mentions"]["parse"] == []
-        assert not MENTION.search(json.dumps(page, ensure_ascii=False))
-
-
-def embeds(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [embed for page in pages for embed in page["embeds"]]
-
-
-def fields(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [item for embed in embeds(pages) for item in embed.get("fields", [])]
-
-
-def texts(pages: list[dict[str, Any]]) -> str:
-    out = []
-    for page in pages:
-        out.append(page.get("content") or "")
-        for embed in page["embeds"]:
-            out += [embed.get("title", ""), embed.get("description", "")]
-            for item in embed.get("fields", []):
-                out += [item["name"], item["value"]]
-            out.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(out)
-
-
-def plain(text: str) -> str:
-    """Markdown emphasis removed and white space collapsed."""
-    return collapse(text.replace("**", ""))
 
 
 def cited(text: str) -> list[tuple[str, str]]:

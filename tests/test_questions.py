@@ -9,153 +9,38 @@ nobody, and the store keeps answering afterwards.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.briefing.store import Store
 from bot.router import answer_text
+from tests.briefing_data import (
+    briefing,
+    collapse,
+    event,
+    name_of,
+    notes_for,
+    source_text,
+    transfer_to,
+)
+from tests.discord_limits import (
+    assert_pings_nobody,
+    assert_valid,
+    cited_sentences,
+    embeds,
+    fields,
+    plain,
+    texts,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
-
-MENTION = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>")
 APPROX = r"(?:about|approximately|around|roughly|some|~|c\.)"
 
 
-# ------------------------------------------------------------------------------ the briefing
-
-
-@functools.cache
-def briefing() -> dict[str, Any]:
-    return yaml.safe_load(BRIEFING.read_text(encoding="utf-8"))
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-@functools.cache
-def source_text(source_id: str) -> str:
-    return collapse({"article": ARTICLE, "record": RECORD}[source_id].read_text(encoding="utf-8"))
-
-
-def by_id(kind: str, ident: str) -> dict[str, Any]:
-    return next(x for x in briefing()[kind] if x["id"] == ident)
-
-
-def name_of(entity_id: str) -> str:
-    return by_id("entities", entity_id)["name"]
-
-
-def transfer_to(receiver: str) -> dict[str, Any]:
-    (t,) = [t for t in briefing()["deal"]["transfers"] if t["receiver"] == receiver]
-    return t
-
-
-def notes_for(target: str) -> list[dict[str, Any]]:
-    return [d for d in briefing()["discrepancies"] if target in d["applies_to"]]
-
-
-def event(ident: str) -> dict[str, Any]:
-    return by_id("events", ident)
-
-
-# ------------------------------------------------------------------------------ payload helpers
-
-
-def discord_problems(payload: dict[str, Any]) -> list[str]:
-    """Every way a payload breaks Discord's documented message and embed limits."""
-    problems: list[str] = []
-    content = payload.get("content")
-    embeds = payload.get("embeds") or []
-    if content is not None and len(content) > 2000:
-        problems.append("content over 2,000 characters")
-    if not (content and content.strip()) and not embeds:
-        problems.append("empty message")
-    if len(embeds) > 10:
-        problems.append("more than 10 embeds")
-    for embed in embeds:
-        title = embed.get("title") or ""
-        description = embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        author = (embed.get("author") or {}).get("name") or ""
-        fields = embed.get("fields") or []
-        total = len(title) + len(description) + len(footer) + len(author)
-        problems += [what for bad, what in [
-            (len(title) > 256, "title over 256"),
-            (len(description) > 4096, "description over 4,096"),
-            (len(footer) > 2048, "footer over 2,048"),
-            (len(author) > 256, "author over 256"),
-            (len(fields) > 25, "more than 25 fields"),
-            (not (title.strip() or description.strip() or fields), "embed shows nothing"),
-        ] if bad]
-        for item in fields:
-            name, value = item.get("name") or "", item.get("value") or ""
-            total += len(name) + len(value)
-            if not name.strip() or not value.strip():
-                problems.append("empty field name or value")
-            if len(name) > 256:
-                problems.append("field name over 256")
-            if len(value) > 1024:
-                problems.append("field value over 1,024")
-        if total > 6000:
-            problems.append(f"embed has {total} characters in all")
-    mentions = payload.get("allowed_mentions")
-    if not isinstance(mentions, dict) or mentions.get("parse") != [] \
-            or mentions.get("users") or mentions.get("roles") or mentions.get("replied_user"):
-        problems.append(f"allowed_mentions does not block every ping: {mentions!r}")
-    return problems
-
-
-def assert_valid(pages: Any) -> None:
-    assert isinstance(pages, list) and pages, "an answer is at least one message"
-    for number, page in enumerate(pages, start=1):
-        assert discord_problems(page) == [], f"page {number} of {len(pages)}"
-
-
-def assert_pings_nobody(pages: list[dict[str, Any]]) -> None:
-    for page in pages:
-        assert page["allowed_mentions"]["parse"] == []
-        # Not even an embed spells out a mention: what was typed is never echoed as a ping.
-        assert not MENTION.search(json.dumps(page, ensure_ascii=False)), page
-
-
-def embeds(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [embed for page in pages for embed in page["embeds"]]
-
-
-def fields(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [item for embed in embeds(pages) for item in embed.get("fields", [])]
-
-
-def texts(pages: list[dict[str, Any]]) -> str:
-    out = []
-    for page in pages:
-        out.append(page.get("content") or "")
-        for embed in page["embeds"]:
-            out += [embed.get("title", ""), embed.get("description", "")]
-            for item in embed.get("fields", []):
-                out += [item["name"], item["value"]]
-            out.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(out)
-
-
-def plain(text: str) -> str:
-    return collapse(text.replace("**", ""))
-
-
-def cited_sentences(text: str) -> list[str]:
-    return re.findall(r"^> “(.+)”$", text, flags=re.MULTILINE)
+# ------------------------------------------------------------------------------ helpers
 
 
 def shows_figure(text: str, figure: int) -> bool:

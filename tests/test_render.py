@@ -7,95 +7,15 @@ its YAML and its source texts, never copied from the renderers' output.
 
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from bot.briefing.store import Store
-from bot.render import answers
-from bot.render.pages import Answer, Section, limit_problems, paginate, split_text
-from bot.render.terminal import to_text
-
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
-
+from bot.render.pages import Answer, Section, paginate
+from tests.discord_limits import assert_valid, embeds
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def discord_problems(payload: dict[str, Any]) -> list[str]:
-    """Discord's message limits, checked from its documentation (not from bot.render.pages)."""
-    problems = []
-    content = payload.get("content")
-    embeds = payload.get("embeds") or []
-    if content is not None and len(content) > 2000:
-        problems.append(f"content has {len(content)} characters")
-    if not (content and content.strip()) and not embeds:
-        problems.append("message has neither content nor embeds")
-    if len(embeds) > 10:
-        problems.append(f"{len(embeds)} embeds")
-    for n, embed in enumerate(embeds):
-        title = embed.get("title") or ""
-        description = embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        author = (embed.get("author") or {}).get("name") or ""
-        fields = embed.get("fields") or []
-        if len(title) > 256:
-            problems.append(f"embed {n}: title has {len(title)} characters")
-        if len(description) > 4096:
-            problems.append(f"embed {n}: description has {len(description)} characters")
-        if len(footer) > 2048:
-            problems.append(f"embed {n}: footer has {len(footer)} characters")
-        if len(author) > 256:
-            problems.append(f"embed {n}: author has {len(author)} characters")
-        if len(fields) > 25:
-            problems.append(f"embed {n}: {len(fields)} fields")
-        total = len(title) + len(description) + len(footer) + len(author)
-        for item in fields:
-            name, value = item.get("name") or "", item.get("value") or ""
-            total += len(name) + len(value)
-            if not name.strip():
-                problems.append(f"embed {n}: a field has an empty name")
-            if not value.strip():
-                problems.append(f"embed {n}: field {name[:40]!r} has an empty value")
-            if len(name) > 256:
-                problems.append(f"embed {n}: field name has {len(name)} characters")
-            if len(value) > 1024:
-                problems.append(f"embed {n}: field value has {len(value)} characters")
-        if total > 6000:
-            problems.append(f"embed {n}: {total} characters in all")
-        if not (title.strip() or description.strip() or fields):
-            problems.append(f"embed {n} shows nothing")
-    mentions = payload.get("allowed_mentions")
-    if mentions is None:
-        problems.append("no allowed_mentions: Discord would parse every mention")
-    else:
-        if mentions.get("parse") != []:
-            problems.append(f"allowed_mentions.parse is {mentions.get('parse')!r}")
-        if mentions.get("users") or mentions.get("roles"):
-            problems.append("allowed_mentions lets some users or roles be pinged")
-        if mentions.get("replied_user"):
-            problems.append("allowed_mentions pings the replied-to user")
-    return problems
-
-
-def assert_valid(pages: list[dict[str, Any]]) -> None:
-    assert pages, "an answer is at least one message"
-    for number, page in enumerate(pages, start=1):
-        assert discord_problems(page) == [], f"page {number}"
-        assert limit_problems(page) == [], f"page {number}"
-
-
-def embeds(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [embed for page in pages for embed in page["embeds"]]
 
 
 def body_pieces(pages: list[dict[str, Any]]) -> list[str]:
@@ -108,60 +28,8 @@ def body_pieces(pages: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def all_text(pages: list[dict[str, Any]]) -> str:
-    out = []
-    for page in pages:
-        if page.get("content"):
-            out.append(page["content"])
-        for embed in page["embeds"]:
-            out.append(embed.get("title", ""))
-            out.append(embed.get("description", ""))
-            for item in embed.get("fields", []):
-                out += [item["name"], item["value"]]
-            out.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(out)
-
-
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def cited(pages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(sentence, origin) for every citation shown: a quoted line and the attribution under it."""
-    lines = "\n".join(body_pieces(pages)).split("\n")
-    out = []
-    for i, line in enumerate(lines):
-        m = re.fullmatch(r"> “(.+)”", line.strip())
-        if m:
-            origin = ""
-            if i + 1 < len(lines):
-                o = re.fullmatch(r"> — \*(.+)\*", lines[i + 1].strip())
-                origin = o.group(1) if o else ""
-            out.append((m.group(1), origin))
-    return out
-
-
-@functools.cache
-def briefing() -> dict[str, Any]:
-    return yaml.safe_load(BRIEFING.read_text(encoding="utf-8"))
-
-
-@functools.cache
-def source_text(source_id: str) -> str:
-    path = {"article": ARTICLE, "record": RECORD}[source_id]
-    return collapse(path.read_text(encoding="utf-8"))
-
-
-def source(source_id: str) -> dict[str, Any]:
-    return next(s for s in briefing()["sources"] if s["id"] == source_id)
-
-
-def entity(entity_id: str) -> dict[str, Any]:
-    return next(e for e in briefing()["entities"] if e["id"] == entity_id)
 
 
 def words(n: int, prefix: str = "w") -> list[str]:

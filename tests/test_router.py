@@ -7,139 +7,23 @@ Every answer, whatever was typed, must be one or more valid Discord messages tha
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from bot.briefing.store import Store
-from bot.render.pages import limit_problems
 from bot.router import Intent, answer_text, clean, parse
-
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
-
-MENTION = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>")
-
+from tests.briefing_data import article, briefing, collapse, name_of, record
+from tests.discord_limits import (
+    MENTION,
+    assert_valid,
+    cited_sentences,
+    plain,
+    texts,
+)
 
 # ------------------------------------------------------------------------------ helpers
-
-
-@functools.cache
-def briefing() -> dict[str, Any]:
-    return yaml.safe_load(BRIEFING.read_text(encoding="utf-8"))
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-@functools.cache
-def article() -> str:
-    return collapse(ARTICLE.read_text(encoding="utf-8"))
-
-
-@functools.cache
-def record() -> str:
-    return collapse(RECORD.read_text(encoding="utf-8"))
-
-
-def by_id(kind: str, ident: str) -> dict[str, Any]:
-    return next(x for x in briefing()[kind] if x["id"] == ident)
-
-
-def name_of(entity_id: str) -> str:
-    return by_id("entities", entity_id)["name"]
-
-
-def transfer(ident: str) -> dict[str, Any]:
-    return next(t for t in briefing()["deal"]["transfers"] if t["id"] == ident)
-
-
-def discord_problems(payload: dict[str, Any]) -> list[str]:
-    """Discord's documented message limits, checked independently of bot.render.pages."""
-    problems = []
-    content = payload.get("content")
-    embeds = payload.get("embeds") or []
-    if content is not None and len(content) > 2000:
-        problems.append("content over 2000")
-    if not (content and content.strip()) and not embeds:
-        problems.append("empty message")
-    if len(embeds) > 10:
-        problems.append("more than 10 embeds")
-    for embed in embeds:
-        title = embed.get("title") or ""
-        description = embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        fields = embed.get("fields") or []
-        total = len(title) + len(description) + len(footer)
-        problems += [what for bad, what in [
-            (len(title) > 256, "title over 256"), (len(description) > 4096, "description"),
-            (len(footer) > 2048, "footer"), (len(fields) > 25, "more than 25 fields"),
-            (not (title.strip() or description.strip() or fields), "embed shows nothing"),
-        ] if bad]
-        for item in fields:
-            total += len(item["name"]) + len(item["value"])
-            if not item["name"].strip() or not item["value"].strip():
-                problems.append("empty field name or value")
-            if len(item["name"]) > 256 or len(item["value"]) > 1024:
-                problems.append("field over its limit")
-        if total > 6000:
-            problems.append(f"embed total {total}")
-    mentions = payload.get("allowed_mentions") or {}
-    if mentions.get("parse") != [] or mentions.get("users") or mentions.get("roles") \
-            or mentions.get("replied_user"):
-        problems.append(f"allowed_mentions does not block everything: {mentions}")
-    return problems
-
-
-def assert_valid(pages: list[dict[str, Any]]) -> None:
-    assert isinstance(pages, list) and pages, "at least one message"
-    for number, page in enumerate(pages, start=1):
-        assert discord_problems(page) == [], f"page {number}"
-        assert limit_problems(page) == [], f"page {number}"
-
-
-def assert_pings_nobody(pages: list[dict[str, Any]]) -> None:
-    for page in pages:
-        assert not page.get("content") or not MENTION.search(page["content"])
-        assert page["allowed_mentions"]["parse"] == []
-        # Not even an embed repeats a mention: what was typed is never echoed as a ping.
-        assert not MENTION.search(json.dumps(page, ensure_ascii=False))
-
-
-def texts(pages: list[dict[str, Any]]) -> str:
-    out = []
-    for page in pages:
-        out.append(page.get("content") or "")
-        for embed in page["embeds"]:
-            out += [embed.get("title", ""), embed.get("description", "")]
-            for item in embed.get("fields", []):
-                out += [item["name"], item["value"]]
-            out.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(out)
-
-
-def plain(pages: list[dict[str, Any]]) -> str:
-    """All text, Markdown emphasis removed and white space collapsed."""
-    return collapse(texts(pages).replace("**", ""))
-
-
-def cited_sentences(pages: list[dict[str, Any]]) -> list[str]:
-    return re.findall(r"^> “(.+)”$", texts(pages), flags=re.MULTILINE)
-
-
-def field_names(pages: list[dict[str, Any]]) -> list[str]:
-    return [item["name"] for page in pages for embed in page["embeds"]
-            for item in embed.get("fields", [])]
 
 
 def first_figure(pages: list[dict[str, Any]]) -> int:
@@ -241,7 +125,7 @@ async def test_how_many_were_sent_to_venezuela(store: Store) -> None:
     q = t["quantity"]
     pages = await answer_text(store, "how many prisoners were sent to Venezuela?")
     assert_valid(pages)
-    text = plain(pages)
+    text = plain(texts(pages))
     assert first_figure(pages) == q["value"], "the answer leads with the briefing's figure"
     assert q.get("approximate")
     description = pages[0]["embeds"][0]["description"].replace("**", "")
@@ -251,7 +135,7 @@ async def test_how_many_were_sent_to_venezuela(store: Store) -> None:
     # Cited from the article itself, sentence for sentence.
     article_quotes = [collapse(e["quote"]) for e in t["evidence"] if e["source"] == "article"]
     assert any(s in article() and any(aq in s for aq in article_quotes)
-               for s in cited_sentences(pages))
+               for s in cited_sentences(texts(pages)))
     # The note that the record counts 252 stands beside the figure.
     (note,) = [d for d in briefing()["discrepancies"] if t["id"] in d["applies_to"]]
     assert collapse(note["record_says"]["text"]) in text
@@ -263,12 +147,12 @@ async def test_how_many_americans(store: Store) -> None:
     pages = await answer_text(store, "how many Americans?")
     assert_valid(pages)
     assert first_figure(pages) == t["quantity"]["value"]
-    text = plain(pages)
+    text = plain(texts(pages))
     (note,) = [d for d in briefing()["discrepancies"] if t["id"] in d["applies_to"]]
     record_says = collapse(note["record_says"]["text"])
     assert "five citizens and five" in record_says, "the YAML note this test relies on"
     assert record_says in text
-    assert any(s in article() for s in cited_sentences(pages))
+    assert any(s in article() for s in cited_sentences(texts(pages)))
 
 
 async def test_who_is_the_secretary_of_state(store: Store) -> None:
@@ -278,7 +162,7 @@ async def test_who_is_the_secretary_of_state(store: Store) -> None:
     assert_valid(pages)
     assert holder["name"] in pages[0]["embeds"][0]["title"]
     # The article's misspelling is shown as the article prints it, with the record beside it.
-    assert any("Marc Rubio" in s and s in article() for s in cited_sentences(pages))
+    assert any("Marc Rubio" in s and s in article() for s in cited_sentences(texts(pages)))
 
 
 async def test_where_did_the_plane_land(store: Store) -> None:
@@ -286,29 +170,29 @@ async def test_where_did_the_plane_land(store: Store) -> None:
     places = [name_of(p) for p in landing["where"]]
     pages = await answer_text(store, "where did the plane land?")
     assert_valid(pages)
-    text = plain(pages)
+    text = plain(texts(pages))
     for place in places:
         assert place in text
     assert "Maiquetía" in places and any("Airport" in p for p in places)
     record_quotes = [collapse(e["quote"]) for e in landing["evidence"] if e["source"] == "record"]
     assert any(s in record() and any(rq in s for rq in record_quotes)
-               for s in cited_sentences(pages))
+               for s in cited_sentences(texts(pages)))
 
 
 async def test_which_law(store: Store) -> None:
     (basis,) = briefing()["deal"]["legal_basis"]
     pages = await answer_text(store, "which law was used?")
     assert_valid(pages)
-    text = plain(pages)
+    text = plain(texts(pages))
     assert name_of(basis["law"]) in text
     quote = collapse(basis["evidence"][0]["quote"])
-    assert any(quote in s and s in article() for s in cited_sentences(pages))
+    assert any(quote in s and s in article() for s in cited_sentences(texts(pages)))
 
 
 async def test_what_did_bukele_say(store: Store) -> None:
     pages = await answer_text(store, "what did Bukele say?")
     assert_valid(pages)
-    text = plain(pages)
+    text = plain(texts(pages))
     mine = [q for q in briefing()["quotes"] if q["speaker"] == "bukele"]
     others = [q for q in briefing()["quotes"] if q["speaker"] != "bukele"]
     assert mine

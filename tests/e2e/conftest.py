@@ -31,6 +31,7 @@ import pytest_asyncio
 
 from bot.settings import ENV_NAMES
 from tests import payloads as P
+from tests.discord_limits import embed_problems, mention_problems
 from tests.fakediscord import FakeDiscord
 
 Json = dict[str, Any]
@@ -82,36 +83,22 @@ def message_text(data: Mapping[str, Any]) -> str:
 
 
 def assert_message_within_limits(data: Mapping[str, Any]) -> None:
-    """Discord's message limits, checked here too so a failure names the broken limit."""
+    """Discord's message limits, checked here too so a failure names the broken limit.
+
+    Content of at most 2,000 characters, the embed limits of
+    :func:`tests.discord_limits.embed_problems`, and at most 5 action rows of 5 components.
+    """
     content = data.get("content") or ""
     assert len(content) <= 2000, f"content has {len(content)} characters"
-    embeds = data.get("embeds") or []
-    assert len(embeds) <= 10, f"{len(embeds)} embeds"
-    total = 0
-    for embed in embeds:
-        title, description = embed.get("title") or "", embed.get("description") or ""
-        footer = (embed.get("footer") or {}).get("text") or ""
-        author = (embed.get("author") or {}).get("name") or ""
-        assert len(title) <= 256 and len(description) <= 4096, embed
-        assert len(footer) <= 2048 and len(author) <= 256, embed
-        fields = embed.get("fields") or []
-        assert len(fields) <= 25
-        for item in fields:
-            assert 1 <= len(item["name"]) <= 256 and 1 <= len(item["value"]) <= 1024, item
-            total += len(item["name"]) + len(item["value"])
-        total += len(title) + len(description) + len(footer) + len(author)
-    assert total <= 6000, f"embeds hold {total} characters"
+    assert embed_problems(data.get("embeds") or []) == []
     rows = data.get("components") or []
     assert len(rows) <= 5
     assert all(len(row.get("components", [])) <= 5 for row in rows)
 
 
 def assert_mentions_nobody(data: Mapping[str, Any]) -> None:
-    allowed = data.get("allowed_mentions")
-    assert allowed is not None, "no allowed_mentions: Discord would apply its default (ping all)"
-    assert allowed.get("parse") == [], allowed
-    assert not allowed.get("users") and not allowed.get("roles"), allowed
-    assert not allowed.get("replied_user"), allowed
+    """The message's allowed_mentions pings nobody (see tests.discord_limits.mention_problems)."""
+    assert mention_problems(data) == [], data.get("allowed_mentions")
 
 
 def buttons(data: Mapping[str, Any]) -> list[Json]:
