@@ -131,6 +131,7 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
     Blocking: call it in a thread from async code.
     """
     started = time.perf_counter()
+    remove_abandoned_builds(db_path)  # also when nothing is rebuilt: a killed build's leftovers
     digest = content_hash(data_dir)
     meta = read_meta(db_path)
     if (
@@ -144,7 +145,6 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
         )
     loaded = load_all(data_dir)  # raises before anything is written
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_builds(db_path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.{os.getpid()}.",
                                     suffix=".building", dir=db_path.parent)
     os.close(fd)

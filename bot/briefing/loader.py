@@ -121,7 +121,10 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem
         if id(node) in visited:
             # An alias (*name): briefings have no use for them, and they allow self-reference
             # and exponential "billion laughs" expansion.
-            problems.append(Problem(file, node.start_mark.line + 1, format_loc(loc),
+            # The node is the anchor's own, so its mark is the anchor's line; the key that
+            # holds the alias, when there is one, is where the alias is written.
+            line = lines.get(loc, node.start_mark.line + 1)
+            problems.append(Problem(file, line, format_loc(loc),
                                     "YAML anchors and aliases (&name, *name) are not allowed"))
             return
         visited.add(id(node))

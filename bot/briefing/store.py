@@ -479,6 +479,7 @@ class Store:
         self._reload_lock = asyncio.Lock()
         self.last_build: BuildReport | None = None
         self.opened_at: float | None = None
+        self._closed = False
 
     @property
     def current(self) -> Snapshot:
@@ -489,6 +490,7 @@ class Store:
     async def open(self) -> BuildReport:
         """Build (or reuse) the database and start serving it."""
         report = await asyncio.to_thread(build_database, self.data_dir, self.db_path)
+        self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
         self.opened_at = time.time()
@@ -499,6 +501,9 @@ class Store:
         async with self._reload_lock:
             report = await asyncio.to_thread(build_database, self.data_dir, self.db_path,
                                              force=force)
+            if self._closed:  # shut down while building: serve nothing new, open nothing
+                log.info("store closed during a reload; the new database is not opened")
+                return report
             fresh = await Snapshot.open(self.db_path)
             old, self._current = self._current, fresh
             self.last_build = report
@@ -525,6 +530,7 @@ class Store:
             self.db_path).get("built_at")
 
     async def close(self) -> None:
+        self._closed = True
         if self._current is not None:
             snap, self._current = self._current, None
             await snap.close()
