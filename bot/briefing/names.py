@@ -16,6 +16,10 @@ from .text import fold
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete choices
 FUZZY_CUTOFF = 72.0  # below this, suggestions were nonsense in practice (e.g. "who" -> "Rubio")
+# Close spellings fill the list only when exact, prefix and substring matches found few: a typo
+# is the likely reason then, and the fuzzy scan is the one costly step of a keystroke.
+TYPO_WHEN_FEWER = 5
+TYPING_CUTOFF = 80.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,19 @@ class NameIndex:
         for key in self._folded:
             self._offsets.append(at)
             at += len(key) + 1
+        # Close spellings while typing are looked for word by word ("bukeel" ~ "bukele"),
+        # among words with the same first letter: typos rarely hit the first letter, words are
+        # short, and there are far fewer distinct words than names, so the scan stays cheap.
+        words: dict[str, list[int]] = {}
+        for index, key in enumerate(self._folded):
+            for word in set(key.split()):
+                if len(word) >= 3:
+                    words.setdefault(word, []).append(index)
+        self._words_by_initial: dict[str, tuple[list[str], list[list[int]]]] = {}
+        for word, owners in words.items():
+            keys, holders = self._words_by_initial.setdefault(word[0], ([], []))
+            keys.append(word)
+            holders.append(owners)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -86,11 +103,29 @@ class NameIndex:
             if take(self._names[index]):
                 return list(picked.values())
             at = self._blob.find(key, self._offsets[index] + len(self._folded[index]) + 1)
-        if len(key) >= 3:
-            for name in self.close(key, limit):
+        if len(key) >= 3 and len(picked) < TYPO_WHEN_FEWER:
+            for name in self._close_while_typing(key, limit):
                 if take(name):
                     break
         return list(picked.values())
+
+    def _close_while_typing(self, key: str, limit: int) -> list[Name]:
+        """Names with words spelt like the words typed, best first."""
+        scores: dict[int, float] = {}
+        for typed in {w for w in key.split() if len(w) >= 3}:
+            keys, holders = self._words_by_initial.get(typed[0], ([], []))
+            for _, score, position in process.extract(
+                typed, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=TYPING_CUTOFF
+            ):
+                for index in holders[position]:
+                    scores[index] = scores.get(index, 0.0) + score
+        out: dict[tuple[str, str], Name] = {}
+        for index in sorted(scores, key=lambda i: (-scores[i], len(self._folded[i]))):
+            name = self._names[index]
+            out.setdefault((name.briefing_id, name.entity_id), name)
+            if len(out) >= limit:
+                break
+        return list(out.values())
 
     def close(self, text: str, limit: int = 5, cutoff: float = FUZZY_CUTOFF) -> list[Name]:
         """Names spelt like `text`, best first (one per entity)."""
