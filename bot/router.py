@@ -116,8 +116,21 @@ async def answer_text(store: Store, text: str) -> list[Payload]:
 
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
                   *, question: str = "") -> list[Payload]:
-    """Answer one request from one snapshot (so the answer never mixes two data versions)."""
+    """Answer one request from one snapshot (so the answer never mixes two data versions).
+
+    Answers are remembered per snapshot: the same question costs one render per data version.
+    The pages returned are shared between callers and must not be modified.
+    """
     arg = clean(arg or "")
+    key = (intent, arg, question)
+    pages: list[Payload] | None = snap.recall(key)
+    if pages is None:
+        pages = await _respond(snap, intent, arg, question=question)
+        snap.remember(key, pages)
+    return pages
+
+
+async def _respond(snap: Snapshot, intent: Intent, arg: str, *, question: str) -> list[Payload]:
     match intent:
         case Intent.who:
             if not arg:

@@ -9,11 +9,12 @@ has succeeded, and is closed once the last answer using it is done.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ STOPWORDS = frozenset(
     whose why will with you your about tell show give list please many much""".split()
 )
 MAX_QUERY_TERMS = 12
+MEMO_LIMIT = 1024  # rendered answers kept per snapshot
 
 
 def fts_query(text: str, *, any_term: bool = False) -> str | None:
@@ -86,6 +88,23 @@ class Snapshot:
         self._entities = entities
         self._users = 0
         self.retired = False
+        # Values derived from this snapshot (rendered answers): the data never changes under
+        # a snapshot, so they stay valid until it is retired, and go with it.
+        self.memo: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
+        self.memo_limit = MEMO_LIMIT
+
+    def remember(self, key: Hashable, value: Any) -> None:
+        """Keep `value` for `key`, forgetting the least recently used past `memo_limit`."""
+        self.memo[key] = value
+        self.memo.move_to_end(key)
+        while len(self.memo) > self.memo_limit:
+            self.memo.popitem(last=False)
+
+    def recall(self, key: Hashable) -> Any | None:
+        value = self.memo.get(key)
+        if value is not None:
+            self.memo.move_to_end(key)
+        return value
 
     @classmethod
     async def open(cls, path: Path) -> Snapshot:
