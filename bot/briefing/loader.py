@@ -76,7 +76,12 @@ def format_loc(loc: Loc) -> str:
 # ---------------------------------------------------------------------------- YAML with lines
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the pure-Python scanner
+# was three quarters of a build's time.
+_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
     """SafeLoader whose impossible dates (2025-02-30) are errors located at their line."""
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
@@ -90,13 +95,13 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Problem(file, None, "", f"invalid YAML: {exc}")
     problem, context = exc.problem_mark, exc.context_mark
     # "found unexpected end of stream" points past the last line; where the unclosed thing
     # (a quote, a bracket) started is what the editor needs.
-    at_end = problem is not None and problem.index >= len(problem.buffer or "") - 1
+    at_end = problem is not None and problem.index >= len(text) - 1
     mark = context if (context is not None and (problem is None or at_end)) else problem
     reason = exc.problem or exc.context or "invalid YAML"
     if exc.context and mark is context:
@@ -106,10 +111,20 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
     """Parse YAML, returning the data, the line of every key and item, and duplicate keys."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        return _compose_and_construct(loader, text, file)
+    finally:
+        loader.dispose()
+
+
+def _compose_and_construct(loader: Any, text: str, file: str
+                           ) -> tuple[Any, dict[Loc, int], list[Problem]]:
+    """Parse once: compose the node tree (for lines), then construct the data from it."""
+    try:
+        root = loader.get_single_node()
     except yaml.YAMLError as exc:
-        return None, {}, [_yaml_problem(exc, file)]
+        return None, {}, [_yaml_problem(exc, file, text)]
     if root is None:
         return None, {}, [Problem(file, 1, "", "the file is empty")]
 
@@ -153,9 +168,9 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem
     if any("anchors and aliases" in p.message for p in problems):
         return None, lines, problems
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+        data = loader.construct_document(root)
     except yaml.YAMLError as exc:
-        return None, lines, [*problems, _yaml_problem(exc, file)]
+        return None, lines, [*problems, _yaml_problem(exc, file, text)]
     return data, lines, problems
 
 
