@@ -8,6 +8,7 @@ tag systems: an exact alias first, then prefixes, then substrings, then close sp
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -46,19 +47,26 @@ class NameIndex:
         for key in self._folded:
             self._offsets.append(at)
             at += len(key) + 1
-        # Close spellings while typing are looked for word by word ("bukeel" ~ "bukele"),
-        # among words with the same first letter: typos rarely hit the first letter, words are
-        # short, and there are far fewer distinct words than names, so the scan stays cheap.
+    @functools.cached_property
+    def _words_by_initial(self) -> dict[str, tuple[list[str], list[list[int]]]]:
+        """Distinct words of every name by first letter, built on the first typo.
+
+        Close spellings while typing are looked for word by word ("bukeel" ~ "bukele"), among
+        words with the same first letter: typos rarely hit the first letter, words are short,
+        and there are far fewer distinct words than names, so the scan stays cheap. Built
+        lazily because a restart should not wait for it.
+        """
         words: dict[str, list[int]] = {}
         for index, key in enumerate(self._folded):
             for word in set(key.split()):
                 if len(word) >= 3:
                     words.setdefault(word, []).append(index)
-        self._words_by_initial: dict[str, tuple[list[str], list[list[int]]]] = {}
+        by_initial: dict[str, tuple[list[str], list[list[int]]]] = {}
         for word, owners in words.items():
-            keys, holders = self._words_by_initial.setdefault(word[0], ([], []))
+            keys, holders = by_initial.setdefault(word[0], ([], []))
             keys.append(word)
             holders.append(owners)
+        return by_initial
 
     def __len__(self) -> int:
         return len(self._names)
