@@ -1,0 +1,149 @@
+"""The bench-only extension that `bench.botproc` loads into the real bot.
+
+* `/baseline` answers one constant embed, sent the way the cogs send a one-page answer
+  (`interaction.response.send_message` with embeds and no mentions). It is the floor every
+  other command is compared with: the same gateway, tree dispatch and HTTP callback, none of
+  the briefing store or the renderers.
+* It prints one JSON line on stdout when the extension is loaded (the store is open by then)
+  and one on each READY, with the process's RSS, so the benchmark knows when to measure.
+* `/benchstats` answers (ephemeral) with the process's RSS, the number of live component
+  views discord.py holds, and the garbage collector's pauses since the last `/benchstats`
+  (measured with `gc.callbacks`), so the benchmark can tell where memory and stalls come from.
+* It closes the bot when the process that launched it dies, so a crashed benchmark leaves
+  no bot behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+BASELINE_EMBED = {
+    "title": "Baseline",
+    "description": "A constant answer: the cost of the stack without the briefing store.",
+    "color": 0x3B82F6,
+    "footer": {"text": "bench"},
+}
+
+
+def emit(event: str, **fields: Any) -> None:
+    sys.stdout.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class GcTimer:
+    """Pauses of the cyclic garbage collector, by generation, via gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: list[tuple[int, float]] = []
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self.started))
+
+    def take(self) -> dict[str, Any]:
+        pauses, self.pauses = self.pauses, []
+        gen2 = [p for g, p in pauses if g == 2]
+        return {"collections": len(pauses), "gen2": len(gen2),
+                "max_ms": round(max((p for _, p in pauses), default=0) * 1000, 1),
+                "gen2_max_ms": round(max(gen2, default=0) * 1000, 1),
+                "total_ms": round(sum(p for _, p in pauses) * 1000, 1)}
+
+
+class Bench(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.parent = os.getppid()
+        self.watcher: asyncio.Task[None] | None = None
+        self.readies = 0
+        self.gc = GcTimer()
+
+    async def cog_load(self) -> None:
+        self.watcher = asyncio.create_task(self._watch_parent())
+        gc.callbacks.append(self.gc)
+        emit("setup", pid=os.getpid(), rss_kib=rss_kib())
+
+    async def cog_unload(self) -> None:
+        if self.gc in gc.callbacks:
+            gc.callbacks.remove(self.gc)
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    @app_commands.command(name="benchstats", description="Benchmark: RSS, live views, GC pauses")
+    async def benchstats(self, interaction: discord.Interaction) -> None:
+        store = self.bot._connection._view_store
+        views = {id(item.view) for items in store._views.values() for item in items.values()
+                 if item.view is not None}
+        stats = {"rss_kib": rss_kib(), "live_views": len(views), "gc": self.gc.take(),
+                 "tasks": len(asyncio.all_tasks())}
+        await interaction.response.send_message(json.dumps(stats), ephemeral=True)
+
+    async def _watch_parent(self) -> None:
+        while os.getppid() == self.parent:  # noqa: ASYNC110 - no event for "parent died"
+            await asyncio.sleep(0.5)
+        await self.bot.close()
+
+    @app_commands.command(name="baseline", description="Benchmark floor: a constant embed")
+    async def baseline(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(BASELINE_EMBED),
+            allowed_mentions=discord.AllowedMentions.none())
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.readies += 1
+        path = getattr(self.bot, "bench_tracemalloc", None)
+        if path and self.readies == 1 and tracemalloc.is_tracing():
+            gc.collect()
+            _write_tracemalloc(Path(path))
+        state = self.bot._connection
+        emit("ready", guilds=len(self.bot.guilds), rss_kib=rss_kib(), readies=self.readies,
+             shards=sorted(getattr(self.bot, "shards", {}) or []),
+             intents=self.bot.intents.value, max_messages=state.max_messages,
+             member_cache_flags=state.member_cache_flags.value)
+
+
+def _write_tracemalloc(path: Path) -> None:
+    snap = tracemalloc.take_snapshot().filter_traces([
+        tracemalloc.Filter(False, tracemalloc.__file__),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+    ])
+    total = sum(s.size for s in snap.statistics("filename"))
+    lines = [f"traced total: {total / 1024 / 1024:.1f} MiB", "", "## by line"]
+    for stat in snap.statistics("lineno")[:40]:
+        lines.append(f"{stat.size / 1024 / 1024:8.2f} MiB {stat.count:9d} blocks  "
+                     f"{stat.traceback[0]}")
+    lines += ["", "## by file"]
+    for stat in snap.statistics("filename")[:25]:
+        lines.append(f"{stat.size / 1024 / 1024:8.2f} MiB  {stat.traceback[0].filename}")
+    lines += ["", "## by traceback (top 12)"]
+    for stat in snap.statistics("traceback")[:12]:
+        lines.append(f"--- {stat.size / 1024 / 1024:.2f} MiB in {stat.count} blocks")
+        lines.extend("    " + line for line in stat.traceback.format(limit=12))
+    path.write_text("\n".join(lines) + "\n")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Bench(bot))

@@ -1,0 +1,186 @@
+"""Start and build: building the database, and restarting on unchanged data.
+
+Build (`bot.briefing.build.build_database`, exactly what `Store.open` runs in a thread): from
+the briefing files to a finished database file — hash the files, parse and validate every
+briefing (YAML, pydantic, references, every evidence quote found in its source text), write all
+tables and the full-text index into a temporary file, fsync, rename. Measured for
+
+* the bundled briefing (data/, about 65 records), forced rebuilds, median of several;
+* 1,000 synthetic briefings of 100 records each (100,000 records; `bench.corpus` writes them
+  with their source texts into a temporary DATA_DIR, so every evidence quote validates), one
+  build. --quick builds fewer briefings and pro-rates the goal; the row says so.
+
+Baseline: a bare `sqlite3` `executemany` of the same number of rows (every row the build wrote,
+counted in the built database, the full-text index included) into one table of six text
+columns, with the same pragmas (journal off, synchronous off), in the same run.
+
+Restart on unchanged data: a new `Store` on the same files and database, `await store.open()`
+(which hashes the files, finds the hash recorded in the database and reuses it, then opens the
+snapshot and builds the in-memory name index) and the first answer (`/who` through
+`bot.router.answer`): the store's work between process start and the first reply. Median of
+several, for both data sets. Baseline: a bare sqlite3 connect + one primary-key select on the
+same database.
+
+Goals: the 1,000-briefing build under 10 s; an unchanged restart under 100 ms of store work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.briefing.build import build_database
+from bot.briefing.store import Store
+from bot.router import Intent, answer
+
+from . import corpus
+from .common import Row, copy_bundled_data, log, ms
+
+BUILD_GOAL_S = 10.0
+BUILD_GOAL_BRIEFINGS = 1000
+RESTART_GOAL_MS = 100.0
+ROW_TEXT = "x" * 40
+
+
+def count_rows(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'search_%' "
+            "AND name NOT LIKE 'sqlite_%'")]
+        return sum(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
+
+
+def bare_insert(path: Path, rows: int) -> float:
+    """Seconds for a bare executemany of `rows` six-column rows into a new database file."""
+    path.unlink(missing_ok=True)
+    start = time.perf_counter()
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        conn.execute("CREATE TABLE t(a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+                         ((f"id-{i}", ROW_TEXT, ROW_TEXT, ROW_TEXT, ROW_TEXT, i)
+                          for i in range(rows)))
+        conn.commit()
+    finally:
+        conn.close()
+    return time.perf_counter() - start
+
+
+def bare_open(db: Path) -> float:
+    start = time.perf_counter()
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        conn.execute("SELECT * FROM entities WHERE briefing_id = (SELECT min(briefing_id) FROM "
+                     "entities) LIMIT 1").fetchall()
+    return time.perf_counter() - start
+
+
+async def restart_once(data: Path, db: Path, who: str) -> tuple[float, float, bool]:
+    """(open seconds, first answer seconds, reused) for a fresh Store."""
+    store = Store(data, db)
+    start = time.perf_counter()
+    report = await store.open()
+    opened = time.perf_counter()
+    pages = await answer(store, Intent.who, who)
+    done = time.perf_counter()
+    await store.close()
+    if not pages:
+        raise RuntimeError("no answer")
+    return opened - start, done - opened, not report.rebuilt
+
+
+@dataclass
+class BuildResult:
+    label: str
+    briefings: int
+    records: int
+    rows: int
+    build: list[float]
+    bare: list[float]
+    restart_open: list[float]
+    restart_first: list[float]
+    restart_bare: list[float]
+    reused: bool
+    generate_seconds: float = 0.0
+
+
+async def measure_one(label: str, data: Path, db: Path, who: str, builds: int,
+                      restarts: int, scratch: Path) -> BuildResult:
+    build_times, bare_times = [], []
+    report = None
+    for i in range(builds):
+        start = time.perf_counter()
+        report = build_database(data, db, force=True)
+        build_times.append(time.perf_counter() - start)
+        if i == 0:
+            rows = count_rows(db)
+        bare_times.append(bare_insert(scratch / "bare.sqlite3", rows))
+    assert report is not None
+    opens, firsts, bares = [], [], []
+    reused = True
+    await restart_once(data, db, who)  # warm the page cache as a restart on a live box would
+    for _ in range(restarts):
+        o, f, r = await restart_once(data, db, who)
+        opens.append(o)
+        firsts.append(f)
+        reused = reused and r
+        bares.append(bare_open(db))
+    return BuildResult(label, report.briefings, report.records, rows, build_times, bare_times,
+                       opens, firsts, bares, reused)
+
+
+async def measure(workdir: Path, briefings: int, *, bundled_builds: int = 5,
+                  restarts: int = 7) -> tuple[BuildResult, BuildResult, Path, Path]:
+    """Both data sets; returns the results and the synthetic corpus's data dir and database."""
+    bundled = copy_bundled_data(workdir / "bundled")
+    log(f"startup: bundled briefing, {bundled_builds} builds")
+    small = await measure_one("the bundled briefing", bundled, workdir / "bundled.sqlite3",
+                              "Bukele", bundled_builds, restarts, workdir)
+    data = workdir / "corpus"
+    log(f"startup: writing {briefings:,} synthetic briefings")
+    start = time.perf_counter()
+    corpus.write_corpus(data, briefings)
+    generated = time.perf_counter() - start
+    log(f"startup: building {briefings:,} synthetic briefings")
+    first_name = corpus.entities(1)[0].name
+    big = await measure_one(f"{briefings:,} synthetic briefings", data, workdir / "corpus.sqlite3",
+                            first_name, 1, restarts, workdir)
+    big.generate_seconds = generated
+    return small, big, data, workdir / "corpus.sqlite3"
+
+
+def rows(small: BuildResult, big: BuildResult) -> list[Row]:
+    out = []
+    med = statistics.median
+    b, base = med(small.build), med(small.bare)
+    out.append(Row(
+        what=f"Database build, {small.label} ({small.records} records, {small.rows:,} rows), "
+             f"median of {len(small.build)}",
+        figure=ms(b, 0), baseline=f"bare sqlite3 executemany of {small.rows:,} rows: {ms(base, 1)}",
+        ratio=b / base, goal="— (reported)", met=None))
+    goal_s = BUILD_GOAL_S * big.briefings / BUILD_GOAL_BRIEFINGS
+    b, base = med(big.build), med(big.bare)
+    goal = f"< {goal_s:g} s" + ("" if big.briefings == BUILD_GOAL_BRIEFINGS else
+                                f" (10 s pro-rated to {big.briefings:,} briefings)")
+    out.append(Row(
+        what=f"Database build, {big.label} ({big.records:,} records, {big.rows:,} rows)",
+        figure=f"{b:.2f} s ({b / big.briefings * 1000:.0f} ms per briefing)",
+        baseline=f"bare sqlite3 executemany of {big.rows:,} rows: {base:.2f} s",
+        ratio=b / base, goal=goal, met=b < goal_s))
+    for res in (small, big):
+        total = [o + f for o, f in zip(res.restart_open, res.restart_first, strict=True)]
+        t, o, f = med(total), med(res.restart_open), med(res.restart_first)
+        base = med(res.restart_bare)
+        out.append(Row(
+            what=f"Restart on unchanged data, {res.label}: `Store.open` (reuse by hash) + first "
+                 f"`/who`, median of {len(total)}",
+            figure=f"{ms(t, 1)} (open {ms(o, 1)} + first answer {ms(f, 1)})"
+                   + ("" if res.reused else " — NOT reused: rebuilt"),
+            baseline=f"bare sqlite3 open + primary-key select: {ms(base, 2)}",
+            ratio=t / base, goal=f"< {RESTART_GOAL_MS:g} ms",
+            met=t * 1000 < RESTART_GOAL_MS and res.reused))
+    return out
