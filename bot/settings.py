@@ -113,8 +113,10 @@ class Settings(BaseModel):
                 load_dotenv(ROOT / ".env", override=False)
                 load_dotenv(override=False)  # a .env in the working directory, if any
             env = dict(os.environ)
-        values = {field: env[name] for field, name in ENV_NAMES.items()
-                  if name in env and env[name] != ""}
+        values: dict[str, Any] = {field: env[name] for field, name in ENV_NAMES.items()
+                                  if name in env and env[name] != ""}
+        if env.get("LOG_FILE") == "":  # set but empty: log to the console only
+            values["log_file"] = None
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
