@@ -61,6 +61,11 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     assert settings.token is not None
     apply_endpoints(settings)
     options = default_cache_options() if args.default_caches else {}
+    if args.default_caches:
+        # The baseline caches guilds as discord.py does by default: whole.
+        import bot.client
+
+        bot.client.trim_guild_payloads = lambda _bot: None
     what_if = [w for w in (args.what_if or "").split(",") if w]
     if what_if:
         from . import whatif
