@@ -30,7 +30,8 @@ import asyncio
 import contextlib
 import copy
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -662,3 +663,24 @@ async def harness_fixture(tmp_data: Path, db_path: Path,
         # A call the fake could not answer raised inside the bot, where a handler may have
         # swallowed it; fail the test rather than let it pass on a half-run command.
         assert started.unexpected == [], [c.name for c in started.unexpected]
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def errors_logged() -> Iterator[list[logging.LogRecord]]:
+    """Every ERROR (or worse) record logged inside the block, by any logger."""
+    handler = _ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)

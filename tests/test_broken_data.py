@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import logging
 import os
 import shutil
 import signal
@@ -27,7 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from tests.harness import (
     DEFERRED_CHANNEL_MESSAGE,
     Call,
     Harness,
+    errors_logged,
     harness_env,  # noqa: F401  (fixture)
     harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
 )
@@ -236,25 +236,6 @@ async def who_bukele(harness: Harness) -> list[dict[str, Any]]:
 def reload_data() -> dict[str, Any]:
     return P.slash_interaction("admin", {"what": "data"}, subcommand="reload", user=OWNER,
                                dm=True)
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextlib.contextmanager
-def errors_logged() -> Iterator[list[logging.LogRecord]]:
-    handler = _Records()
-    logging.getLogger().addHandler(handler)
-    try:
-        yield handler.records
-    finally:
-        logging.getLogger().removeHandler(handler)
 
 
 def leftovers(db_path: Path) -> list[Path]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from tests.harness import (
     DEFERRED_CHANNEL_MESSAGE,
     Call,
     Harness,
+    errors_logged,
     harness_env,  # noqa: F401  (fixture)
     harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
 )
@@ -87,25 +87,6 @@ def answers_by_interaction(harness: Harness) -> dict[str, list[Call]]:
             key = str(harness.sent_by_token[call.ids["token"]]["id"])
         out.setdefault(key, []).append(call)
     return out
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextlib.contextmanager
-def errors_logged() -> Iterator[list[logging.LogRecord]]:
-    handler = _Records()
-    logging.getLogger().addHandler(handler)
-    try:
-        yield handler.records
-    finally:
-        logging.getLogger().removeHandler(handler)
 
 
 class BuildSpy:

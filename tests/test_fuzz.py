@@ -22,12 +22,11 @@ run: ``HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz.p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -42,6 +41,7 @@ from tests.harness import (
     DEFERRED_CHANNEL_MESSAGE,
     Call,
     Harness,
+    errors_logged,
     harness_env,  # noqa: F401  (fixture)
     harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
 )
@@ -261,27 +261,6 @@ def choice_violations(choices: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------- no ERROR logs
-
-
-class _ErrorRecords(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextlib.contextmanager
-def errors_logged() -> Iterator[list[logging.LogRecord]]:
-    """Every ERROR (or worse) record logged inside the block, by any logger."""
-    handler = _ErrorRecords()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield handler.records
-    finally:
-        root.removeHandler(handler)
 
 
 def _describe(records: list[logging.LogRecord]) -> list[str]:
