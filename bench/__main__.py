@@ -84,6 +84,15 @@ def _document(rows: list[Row], command: str, seconds: float, notes: list[str],
     return "\n".join(lines)
 
 
+def _view_timeout() -> float:
+    """How long the bot keeps a page view (the PageView default), for the notes."""
+    import inspect
+
+    from cogs.utils.paginator import PageView
+
+    return float(inspect.signature(PageView.__init__).parameters["timeout"].default)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts: under a minute")
@@ -173,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{res.rss_start / 1024:.1f} MB at READY to {res.rss_end / 1024:.1f} MB "
                         f"after {timed:,} timed interactions, with "
                         f"{res.stats_end.get('live_views', 0):,} page views still alive "
-                        f"(each paged answer keeps a PageView for 300 s); the garbage collector "
+                        f"(each paged answer keeps a PageView for {_view_timeout():.0f} s); "
+                        f"the garbage collector "
                         f"ran {gcs.get('collections', 0):,} times for "
                         f"{gcs.get('total_ms', 0) / 1000:.1f} s in all, its longest pause "
                         f"{gcs.get('max_ms', 0)} ms (from `/benchstats`, see bench/ext.py).")

@@ -115,7 +115,7 @@ def _memo() -> None:
 @patch("no-page-views")
 def _no_page_views() -> None:
     """Upper bound of stateless page buttons: answers go out without a PageView (first page
-    only), so no view object, page copy or timeout task lives on for 300 s per answer."""
+    only), so no view object, page copy or timeout task outlives the answer."""
     import cogs.utils.replies as replies
 
     replies.PageView = lambda pages, owner_id: None  # type: ignore[assignment,misc]
