@@ -1,0 +1,66 @@
+"""Guilds are cached without what the bot never reads, and it still answers in them.
+
+discord.py caches every channel, role and member of a GUILD_CREATE; BriefingBot trims the
+payload first (bot.client.trim_guild_payloads). These tests feed a realistic GUILD_CREATE
+through discord.py's own gateway parser and check what is kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord
+
+from bot.client import BriefingBot
+from bot.settings import Settings
+from tests import payloads as P
+
+
+def make_bot(tmp_path: Path) -> BriefingBot:
+    settings = Settings.from_env({"DB_PATH": str(tmp_path / "db.sqlite3")}, dotenv=False)
+    bot = BriefingBot(settings)
+    state = bot._connection
+    state.user = discord.user.ClientUser(state=state, data=P.bot_user())
+    return bot
+
+
+def test_a_guild_is_cached_without_channels_roles_or_other_members(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path)
+    me = P.member(user=P.bot_user())
+    payload = P.guild(channels=20, roles=10, members=[me, P.member(), P.member()])
+    assert len(payload["channels"]) == 20 and len(payload["roles"]) > 1
+
+    bot._connection.parsers["GUILD_CREATE"](payload)
+
+    guild = bot.get_guild(int(payload["id"]))
+    assert guild is not None, "the guild itself is still known (guild count, shard)"
+    assert guild.name == payload["name"]
+    assert list(guild.channels) == []
+    assert [r.id for r in guild.roles] == [guild.id], "only @everyone is kept"
+    assert [m.id for m in guild.members] == [int(P.BOT_USER_ID)], "only the bot's own member"
+
+
+def test_channel_events_do_not_refill_the_cache(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path)
+    payload = P.guild(channels=0, roles=1)
+    bot._connection.parsers["GUILD_CREATE"](payload)
+    channel = P.text_channel(payload["id"])
+
+    bot._connection.parsers["CHANNEL_CREATE"](channel)
+
+    guild = bot.get_guild(int(payload["id"]))
+    assert guild is not None and list(guild.channels) == []
+
+
+def test_a_message_in_a_trimmed_guild_still_knows_its_guild(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path)
+    payload = P.guild(channels=3, roles=2)
+    channel_id = P.text_channels(payload)[0]["id"]
+    bot._connection.parsers["GUILD_CREATE"](payload)
+    data = P.message_create("hello", guild_id=payload["id"], channel_id=channel_id)
+
+    message = discord.Message(state=bot._connection, channel=bot._connection._get_guild_channel(
+        data)[0], data=data)
+
+    assert message.guild is not None and message.guild.id == int(payload["id"])
+    assert isinstance(message.channel, discord.PartialMessageable), "replies go to its id"
