@@ -135,20 +135,6 @@ class NameIndex:
                 break
         return list(out.values())
 
-    def close(self, text: str, limit: int = 5, cutoff: float = FUZZY_CUTOFF) -> list[Name]:
-        """Names spelt like `text`, best first (one per entity)."""
-        key = fold(text)
-        if not key or not self._folded:
-            return []
-        hits = process.extract(
-            key, self._folded, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff
-        )
-        out: dict[tuple[str, str], Name] = {}
-        for _, _, index in hits:
-            name = self._names[index]
-            out.setdefault((name.briefing_id, name.entity_id), name)
-        return list(out.values())[:limit]
-
     def best_close(self, text: str, cutoff: float = 88.0) -> Name | None:
         """The one close spelling strong enough to answer with, e.g. 'bukel' -> Bukele."""
         key = fold(text)

@@ -13,14 +13,13 @@ import collections
 import contextlib
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from .build import BuildReport, build_database, read_meta
+from .build import BuildReport, build_database
 from .names import Name, NameIndex
 from .text import fold
 from .views import (
@@ -499,7 +498,6 @@ class Store:
         self._current: Snapshot | None = None
         self._reload_lock = asyncio.Lock()
         self.last_build: BuildReport | None = None
-        self.opened_at: float | None = None
         self._closed = False
 
     @property
@@ -514,7 +512,6 @@ class Store:
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
-        self.opened_at = time.time()
         return report
 
     async def reload(self, *, force: bool = True) -> BuildReport:
@@ -545,10 +542,6 @@ class Store:
             snap._users -= 1
             if snap.retired and snap._users == 0:
                 await snap.close()
-
-    def built_at(self) -> str | None:
-        return self._current.meta.get("built_at") if self._current else read_meta(
-            self.db_path).get("built_at")
 
     async def close(self) -> None:
         self._closed = True
