@@ -88,7 +88,7 @@ def _view_timeout() -> float:
     """How long the bot keeps a page view (the PageView default), for the notes."""
     import inspect
 
-    from cogs.utils.paginator import PageView
+    from bot.discord_app.components import PageView
 
     return float(inspect.signature(PageView.__init__).parameters["timeout"].default)
 

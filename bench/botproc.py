@@ -30,8 +30,8 @@ from typing import Any
 
 import discord
 
-from bot import logs
-from bot.client import BriefingBot, apply_endpoints
+from bot.discord_app import logs
+from bot.discord_app.client import BriefingBot, apply_endpoints
 from bot.settings import SettingError, Settings
 
 BENCH_EXTENSION = "bench.ext"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import discord
 
-from bot.client import intents
+from bot.discord_app.client import intents
 
 from .botproc import default_cache_options
 from .common import (

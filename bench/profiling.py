@@ -64,7 +64,7 @@ async def stack(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
 
 async def respond(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
     from bot.briefing.store import Store
-    from bot.router import Intent, answer
+    from bot.router import Intent, answer_request as answer
 
     data = copy_bundled_data(workdir / "data")
     store = Store(data, workdir / "briefing.sqlite3")

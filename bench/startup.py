@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bot.briefing.build import build_database
 from bot.briefing.store import Store
-from bot.router import Intent, answer
+from bot.router import Intent, answer_request as answer
 
 from . import corpus
 from .common import Row, copy_bundled_data, log, ms

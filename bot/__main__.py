@@ -98,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_ask(settings, " ".join(args.text), args.json))
     if command == "validate":
         return _validate(settings, args.files)
-    from .app import run  # imported late: `ask` and `validate` never need discord.py
+    # Imported late: `ask`, `validate` and `schema` never load discord.py or the cogs.
+    import cogs
 
-    return run(settings)
+    from .discord_app.serve import run
+
+    return run(settings, cogs.extensions)
 
 
 def _entry() -> int:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from . import __version__
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
-from .briefing.views import DealView, TransferView
+from .briefing.records import DealView, TransferView
 from .render import answers
 from .render.pages import Payload
 
@@ -242,7 +242,8 @@ async def _matching_transfers(snap: Snapshot, question: str, deals: list[DealVie
     return [t for t in ranked if direction(t) == best][:3]
 
 
-async def answer(store: Store, intent: Intent, arg: str | None = None) -> list[Payload]:
+async def answer_request(store: Store, intent: Intent, arg: str | None = None
+                         ) -> list[Payload]:
     """Answer a slash command's request from the store's current snapshot."""
     async with store.snapshot() as snap:
         return await respond(snap, intent, arg)

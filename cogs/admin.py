@@ -13,12 +13,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import operations
-from bot.client import BriefingBot
-from bot.render.answers import message_answer
-
-from .utils.checks import require_owner
-from .utils.replies import message_kwargs, send_pages
+from bot.discord_app import operations
+from bot.discord_app.checks import require_owner
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import reply_pages, send_notice, send_pages
 
 log = logging.getLogger("bot.security")
 
@@ -72,27 +70,22 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Owner tool
         else:
             log.error("!%s failed", ctx.command, exc_info=error)
             text = "Something went wrong on our side; it has been logged."
-        pages = message_answer("Not done", text)
-        await ctx.reply(**message_kwargs(pages[0]), mention_author=False)
-
-    async def _send(self, ctx: commands.Context[BriefingBot],
-                    pages: list[dict[str, object]]) -> None:
-        for page in pages[:5]:
-            await ctx.reply(**message_kwargs(page), mention_author=False)
+        await send_notice(ctx.message, "Not done", text)
 
     @commands.command(name="reload")
     async def reload_text(self, ctx: commands.Context[BriefingBot],
                           what: Literal["data", "cogs", "all"] = "data") -> None:
-        await self._send(ctx, await operations.reload(self.bot, what))
+        await reply_pages(ctx.message, await operations.reload(self.bot, what), buttons=False)
 
     @commands.command(name="sync")
     async def sync_text(self, ctx: commands.Context[BriefingBot],
                         scope: Literal["guild", "global"] = "guild") -> None:
-        await self._send(ctx, await operations.sync(self.bot, scope, None))
+        await reply_pages(ctx.message, await operations.sync(self.bot, scope, None),
+                          buttons=False)
 
     @commands.command(name="status")
     async def status_text(self, ctx: commands.Context[BriefingBot]) -> None:
-        await self._send(ctx, await operations.status(self.bot))
+        await reply_pages(ctx.message, await operations.status(self.bot), buttons=False)
 
 
 async def setup(bot: BriefingBot) -> None:

@@ -12,10 +12,9 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.client import BriefingBot
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import reply_pages, send_notice
 from bot.router import answer_text
-
-from .utils.replies import reply_pages
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,8 @@ class Conversation(commands.Cog):
             log.exception("could not answer message %s", message.id)
         except Exception:
             log.exception("answering message %s failed", message.id)
-            await message.reply("Something went wrong on our side; it has been logged.",
-                                mention_author=False,
-                                allowed_mentions=discord.AllowedMentions.none())
+            await send_notice(message, "Something went wrong",
+                              "Something went wrong on our side; it has been logged.")
 
 
 async def setup(bot: BriefingBot) -> None:

@@ -6,10 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
-
-from .utils.replies import answer as reply
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 
 class Deal(commands.Cog):
@@ -18,7 +17,7 @@ class Deal(commands.Cog):
 
     @app_commands.command(name="deal", description="The deal: who gave what to whom")
     async def deal(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.deal))
+        await answer_command(interaction, self.bot.store, Intent.deal)
 
 
 async def setup(bot: BriefingBot) -> None:

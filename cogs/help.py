@@ -6,10 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
-
-from .utils.replies import answer as reply
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 
 class Help(commands.Cog):
@@ -18,7 +17,7 @@ class Help(commands.Cog):
 
     @app_commands.command(name="about", description="What this bot knows and how to ask it")
     async def about(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.about))
+        await answer_command(interaction, self.bot.store, Intent.about)
 
 
 async def setup(bot: BriefingBot) -> None:

@@ -6,11 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 from .utils.choices import name_choices
-from .utils.replies import answer as reply
 
 
 class People(commands.Cog):
@@ -21,7 +21,7 @@ class People(commands.Cog):
     @app_commands.describe(name="A name or alias; leave empty to list everyone")
     async def who(self, interaction: discord.Interaction,
                   name: app_commands.Range[str, 1, 200] | None = None) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.who, name))
+        await answer_command(interaction, self.bot.store, Intent.who, name)
 
     @who.autocomplete("name")
     async def who_name(self, interaction: discord.Interaction,

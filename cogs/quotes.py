@@ -6,11 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 from .utils.choices import name_choices
-from .utils.replies import answer as reply
 
 
 class Quotes(commands.Cog):
@@ -21,7 +21,7 @@ class Quotes(commands.Cog):
     @app_commands.describe(speaker="Only what this person said")
     async def quote(self, interaction: discord.Interaction,
                     speaker: app_commands.Range[str, 1, 200] | None = None) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.quote, speaker))
+        await answer_command(interaction, self.bot.store, Intent.quote, speaker)
 
     @quote.autocomplete("speaker")
     async def quote_speaker(self, interaction: discord.Interaction,

@@ -6,10 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
-
-from .utils.replies import answer as reply
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 
 class Search(commands.Cog):
@@ -20,11 +19,11 @@ class Search(commands.Cog):
     @app_commands.describe(query="Words to look for, e.g. Alien Enemies")
     async def search(self, interaction: discord.Interaction,
                      query: app_commands.Range[str, 1, 200]) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.search, query))
+        await answer_command(interaction, self.bot.store, Intent.search, query)
 
     @app_commands.command(name="sources", description="Where each fact comes from")
     async def sources(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.sources))
+        await answer_command(interaction, self.bot.store, Intent.sources)
 
 
 async def setup(bot: BriefingBot) -> None:

@@ -6,11 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BriefingBot
-from bot.router import Intent, answer
+from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import answer_command
+from bot.router import Intent
 
 from .utils.choices import name_choices
-from .utils.replies import answer as reply
 
 
 class Timeline(commands.Cog):
@@ -21,7 +21,7 @@ class Timeline(commands.Cog):
     @app_commands.describe(actor="Only events involving this person, place or group")
     async def timeline(self, interaction: discord.Interaction,
                        actor: app_commands.Range[str, 1, 200] | None = None) -> None:
-        await reply(interaction, lambda: answer(self.bot.store, Intent.timeline, actor))
+        await answer_command(interaction, self.bot.store, Intent.timeline, actor)
 
     @timeline.autocomplete("actor")
     async def timeline_actor(self, interaction: discord.Interaction,

@@ -1,6 +1,6 @@
 """Layer-2 harness: the real BriefingBot and discord.py command tree, with a recording transport.
 
-Nothing here opens a socket. :class:`Harness` builds a real :class:`bot.client.BriefingBot`
+Nothing here opens a socket. :class:`Harness` builds a real :class:`bot.discord_app.client.BriefingBot`
 from :class:`bot.settings.Settings` (a private data copy and database), runs its setup hooks
 (the store opens, every cog loads), gives the connection state the bot's user, application id
 and one guild, and then replaces the two ways discord.py talks to Discord:
@@ -43,8 +43,9 @@ import pytest_asyncio
 from discord.http import Route
 from discord.webhook import async_ as webhook_async
 
+import cogs
 from bot.briefing.loader import content_hash
-from bot.client import BriefingBot
+from bot.discord_app.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
 from tests.discord_limits import embed_problems
@@ -353,7 +354,8 @@ class Harness:
         }
         values.update(env or {})
         settings = Settings.from_env(values, dotenv=False)
-        bot = BriefingBot(settings)
+        # Late-bound, so a test can add extensions by patching `cogs.extensions`.
+        bot = BriefingBot(settings, lambda: cogs.extensions())
         harness = cls(bot)
         harness.install_transport()
         try:

@@ -16,7 +16,7 @@ import pytest
 
 from bot import __version__
 from bot.briefing.store import Snapshot, Store
-from bot.briefing.views import EntityView, TransferView
+from bot.briefing.records import EntityView, TransferView
 from bot.render import answers
 from bot.render.terminal import to_text
 from tests.briefing_data import (

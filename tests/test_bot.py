@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from cogs.utils.paginator import NOT_YOURS
+import bot.discord_app.send as send
+from bot.discord_app.components import NOT_YOURS
 from tests import payloads as P
 from tests.harness import (
     AUTOCOMPLETE_RESULT,
@@ -249,9 +250,7 @@ async def test_pages_of_a_dm_text_answer_turn_too(harness: Harness) -> None:
 @pytest.fixture
 def quick_page_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
     """Page views time out after 0.05 s instead of 5 minutes (PageView's keyword default)."""
-    import cogs.utils.replies
-
-    page_view = cogs.utils.replies.PageView  # the class the cogs use, even after a reload
+    page_view = send.PageView  # the class the send path uses
     defaults = page_view.__init__.__kwdefaults__
     assert defaults is not None and "timeout" in defaults
     monkeypatch.setitem(defaults, "timeout", 0.05)
@@ -288,9 +287,7 @@ async def test_page_buttons_of_a_dm_reply_are_removed_when_they_time_out(
 
 async def test_page_buttons_of_a_followup_are_removed_when_they_time_out(
         harness: Harness, quick_page_timeout: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cogs.utils.replies
-
-    monkeypatch.setattr(cogs.utils.replies, "DEFER_AFTER", 0.0)
+    monkeypatch.setattr(send, "DEFER_AFTER", 0.0)
     calls = await harness.slash(P.slash_interaction("timeline"))
     followup = [c for c in calls if c.name == "execute_webhook"][0]
     assert followup.buttons
@@ -449,7 +446,7 @@ async def test_a_failing_dm_answer_says_so_without_details_and_logs_it(
     calls = await harness.message(P.message_create("who is bukele?"))
 
     assert [c.name for c in calls] == ["POST /channels/{channel_id}/messages"]
-    assert "Something went wrong" in calls[0].body["content"]
+    assert "Something went wrong" in calls[0].text()
     assert "/srv/secret" not in dumps(calls)
     assert mention_problems(calls[0].body) == []
     assert any(r.exc_info and "index corrupted" in str(r.exc_info[1]) for r in caplog.records)
@@ -483,7 +480,7 @@ async def test_a_failing_command_answers_politely_and_logs_the_traceback(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database exploded at /srv/secret/path")
 
-    monkeypatch.setattr(cog_module(harness, cog), "answer", broken)
+    monkeypatch.setattr(send, "answer_request", broken)
     caplog.set_level(logging.INFO)
 
     calls = await harness.slash(P.slash_interaction(command, options))
@@ -503,16 +500,14 @@ async def test_a_failing_command_answers_politely_and_logs_the_traceback(
 async def test_a_failure_after_deferring_is_reported_in_an_ephemeral_followup(
         harness: Harness, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    import cogs.utils.replies
-
-    monkeypatch.setattr(cogs.utils.replies, "DEFER_AFTER", 0.01)
+    monkeypatch.setattr(send, "DEFER_AFTER", 0.01)
     release = asyncio.Event()
 
     async def slow_then_broken(*args: Any, **kwargs: Any) -> Any:
         await release.wait()
         raise RuntimeError("late failure")
 
-    monkeypatch.setattr(cog_module(harness, "People"), "answer", slow_then_broken)
+    monkeypatch.setattr(send, "answer_request", slow_then_broken)
     caplog.set_level(logging.ERROR)
     before = asyncio.all_tasks()
     harness.start_dispatch(P.slash_interaction("who", {"name": "Bukele"}))
@@ -531,18 +526,15 @@ async def test_a_failure_after_deferring_is_reported_in_an_ephemeral_followup(
 @pytest.mark.parametrize("context", ["server", "dm"])
 async def test_a_slow_answer_is_deferred_then_sent_as_a_followup(
         harness: Harness, monkeypatch: pytest.MonkeyPatch, context: str) -> None:
-    import cogs.utils.replies
-
-    monkeypatch.setattr(cogs.utils.replies, "DEFER_AFTER", 0.05)
-    module = cog_module(harness, "Timeline")
-    real = module.answer
+    monkeypatch.setattr(send, "DEFER_AFTER", 0.05)
+    real = send.answer_request
     release = asyncio.Event()
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
         await release.wait()  # held until the test has seen the defer
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "answer", slow)
+    monkeypatch.setattr(send, "answer_request", slow)
     ask = P.slash_interaction("timeline", **CONTEXTS[context])
     before = asyncio.all_tasks()
     harness.start_dispatch(ask)

@@ -1,7 +1,7 @@
 """Guilds are cached without what the bot never reads, and it still answers in them.
 
 discord.py caches every channel, role and member of a GUILD_CREATE; BriefingBot trims the
-payload first (bot.client.trim_guild_payloads). These tests feed a realistic GUILD_CREATE
+payload first (bot.discord_app.state.TrimmedState). These tests feed a realistic GUILD_CREATE
 through discord.py's own gateway parser and check what is kept.
 """
 
@@ -11,14 +11,16 @@ from pathlib import Path
 
 import discord
 
-from bot.client import BriefingBot
+import cogs
+
+from bot.discord_app.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
 
 
 def make_bot(tmp_path: Path) -> BriefingBot:
     settings = Settings.from_env({"DB_PATH": str(tmp_path / "db.sqlite3")}, dotenv=False)
-    bot = BriefingBot(settings)
+    bot = BriefingBot(settings, cogs.extensions)
     state = bot._connection
     state.user = discord.user.ClientUser(state=state, data=P.bot_user())
     return bot

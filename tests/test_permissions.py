@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import bot.client
+import cogs
 from tests import payloads as P
 from tests.harness import (
     CHANNEL_MESSAGE,
@@ -163,7 +163,7 @@ async def test_only_owners_may_run_admin_commands(
     assert after.db_mtime == before.db_mtime
     assert all(after.cogs[n] is cog for n, cog in before.cogs.items())
     assert after.tree_commands == before.tree_commands
-    assert not hasattr(harness.bot, "last_sync")
+    assert harness.bot.last_sync is None
 
 
 # ---------------------------------------------------------------------------- DM text commands
@@ -212,7 +212,7 @@ async def test_non_owner_text_admin_commands_are_refused_and_logged(
     assert len(warnings) == 1 and stranger["id"] in warnings[0].getMessage()
     after = World.of(harness)
     assert (after.snapshot, after.db_mtime) == (before.snapshot, before.db_mtime)
-    assert not hasattr(harness.bot, "last_sync")
+    assert harness.bot.last_sync is None
 
 
 @pytest.mark.parametrize("content", [
@@ -323,7 +323,7 @@ async def test_reloading_cogs_reimports_every_cog(harness: Harness) -> None:
     shown = messages(calls)
     assert [t for c in shown for t in c.titles] == ["Cogs reloaded"]
     reloaded = shown[0].text()
-    for name in bot.client.extension_names():
+    for name in cogs.extensions():
         assert name in reloaded
         assert harness.bot.extensions[name] is not before_modules[name]
     # The reloaded cogs answer.
@@ -340,7 +340,7 @@ class ExtraCogs:
         self.monkeypatch = monkeypatch
         self.folder.mkdir(parents=True)
         (self.folder / "__init__.py").write_text("", "utf-8")
-        self._real = bot.client.extension_names
+        self._real = cogs.extensions
 
     def write(self, module: str, source: str) -> str:
         """Write (or overwrite) a module and make it a cog; return its extension name."""
@@ -348,11 +348,11 @@ class ExtraCogs:
         name = f"{self.package}.{module}"
         real = self._real
         extra = sorted({*self._extra(), name})
-        self.monkeypatch.setattr(bot.client, "extension_names", lambda: real() + extra)
+        self.monkeypatch.setattr(cogs, "extensions", lambda: real() + extra)
         return name
 
     def _extra(self) -> list[str]:
-        return [n for n in bot.client.extension_names() if n.startswith(f"{self.package}.")]
+        return [n for n in cogs.extensions() if n.startswith(f"{self.package}.")]
 
 
 @pytest.fixture
@@ -377,7 +377,7 @@ async def test_a_cog_with_a_syntax_error_is_reported_and_the_others_keep_working
     failed_part = text.split("Kept the previous version")[1]
     assert broken in failed_part and "SyntaxError" in failed_part
     reloaded_part = text.split("Kept the previous version")[0]
-    for name in bot.client.extension_names()[:-1]:
+    for name in cogs.extensions()[:-1]:
         assert name in reloaded_part
     assert broken not in harness.bot.extensions
     after = await harness.slash(P.slash_interaction("who", {"name": "Bukele"}))

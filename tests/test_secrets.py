@@ -22,7 +22,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot import logs
+from bot.discord_app import logs
 from bot.briefing.build import build_database
 from bot.settings import SettingError, Settings
 from tests import payloads as P

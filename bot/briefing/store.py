@@ -22,7 +22,7 @@ import aiosqlite
 from .build import BuildReport, build_database
 from .names import Name, NameIndex
 from .text import fold
-from .views import (
+from .records import (
     BriefingInfo,
     Citation,
     ClaimView,

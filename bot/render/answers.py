@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 
-from ..briefing.views import (
+from ..briefing.records import (
     BriefingInfo,
     Citation,
     ClaimView,

@@ -1,1 +1,1 @@
-"""Helpers shared by the cogs: sending pages, the page buttons, owner checks."""
+"""Helpers shared by the cogs (re-imported on `/admin reload what:cogs`)."""

@@ -165,9 +165,9 @@ async def test_callback_failing_with_500_until_too_late_is_logged_and_the_bot_se
     assert served["type"] == CHANNEL_MESSAGE
 
     await wait_for_log(module_fake, module_bot,
-                       r"\[ERROR\s*\] cogs\.errors: /about failed for user "
+                       r"\[ERROR\s*\] bot\.discord_app\.errors: /about failed for user "
                        + failing["member"]["user"]["id"], STEP)
-    assert re.search(r"ERROR.*cogs\.errors.*/about failed for user "
+    assert re.search(r"ERROR.*bot\.discord_app\.errors.*/about failed for user "
                      + failing["member"]["user"]["id"], module_bot.stderr), "not on stderr"
     statuses = callback_requests(module_fake, failing["id"])
     assert statuses[:3] == [500, 500, 404], statuses

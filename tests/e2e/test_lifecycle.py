@@ -26,7 +26,7 @@ from .conftest import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
-READY_LOG = r"bot\.client: ready as "
+READY_LOG = r"bot\.discord_app\.client: ready as "
 CLOSED_LOG = r"closed the gateway, the HTTP session and the database"
 
 

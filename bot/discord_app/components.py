@@ -10,6 +10,8 @@ import discord
 
 from bot.render.pages import Payload
 
+from .message import message_kwargs
+
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "Only the person who asked can turn these pages. Ask the bot yourself to get your own."
@@ -38,17 +40,13 @@ class PageView(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await interaction.response.send_message(
-            NOT_YOURS, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
         return False
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
         self._update_buttons()
-        from .replies import message_kwargs  # replies imports this module
-
         kwargs: dict[str, Any] = message_kwargs(self.pages[self.index])
-        kwargs.pop("allowed_mentions")  # not accepted by an edit; edits never ping anyway
         await interaction.response.edit_message(**kwargs, view=self)
 
     @discord.ui.button(emoji="⏮️", style=discord.ButtonStyle.secondary)

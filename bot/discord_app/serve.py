@@ -1,4 +1,4 @@
-"""Running the bot: `python -m bot` (or `python -m bot run`)."""
+"""Running the bot: `python -m bot` (or `python -m bot run`): start-up, signals, shutdown."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 import discord
 
+from bot.briefing.loader import BriefingError
+from bot.settings import Settings
+
 from . import logs
-from .briefing.loader import BriefingError
-from .settings import Settings
+from .client import BriefingBot, ExtensionSource, apply_endpoints
 
 log = logging.getLogger("bot")
 
@@ -21,13 +24,15 @@ NO_TOKEN = (
 )
 
 
-async def serve(settings: Settings) -> int:
-    """Connect and serve until SIGINT/SIGTERM; return the process exit code."""
-    from .client import BriefingBot, apply_endpoints
+async def serve(settings: Settings, extensions: ExtensionSource,
+                bot_class: type[BriefingBot] = BriefingBot, **options: Any) -> int:
+    """Connect and serve until SIGINT/SIGTERM; return the process exit code.
 
+    `bot_class` and `options` let the benchmarks run the same loop with their own subclass.
+    """
     assert settings.token is not None
     apply_endpoints(settings)
-    bot = BriefingBot(settings)
+    bot = bot_class(settings, extensions, **options)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     closing: list[asyncio.Task[None]] = []
@@ -80,9 +85,10 @@ async def serve(settings: Settings) -> int:
     return 0
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, extensions: ExtensionSource) -> int:
+    """Set up logging and serve; the process exit code."""
     if settings.token is None or not settings.token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
     logs.setup(settings.log_level, settings.log_file, [settings.token.get_secret_value()])
-    return asyncio.run(serve(settings))
+    return asyncio.run(serve(settings, extensions))

@@ -11,16 +11,16 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
-from .briefing.loader import BriefingError
-from .render.answers import message_answer
-from .render.pages import Answer, Colour, Payload, Section, paginate
+from bot.briefing.loader import BriefingError
+from bot.render.answers import message_answer
+from bot.render.pages import Answer, Colour, Payload, Section, paginate
 
 if TYPE_CHECKING:
     from .client import BriefingBot
@@ -64,10 +64,15 @@ async def reload_data(bot: BriefingBot) -> list[Payload]:
         f"{report.seconds:.2f}s. New answers use the new data.")
 
 
-def _reimport_helpers() -> dict[str, str]:
-    """Re-import cogs' helper modules so reloaded cogs get their new code; roll back failures."""
+def _reimport_helpers(extensions: Sequence[str]) -> dict[str, str]:
+    """Re-import the modules beside the extensions (`cogs.utils.*`), so reloaded cogs get
+    their helpers' new code; a helper that fails to import keeps its old code.
+    """
+    packages = {name.rpartition(".")[0] for name in extensions if "." in name}
+    helpers = [m for m in sys.modules if m not in extensions
+               and any(m.startswith(f"{p}.") for p in packages)]
     failed: dict[str, str] = {}
-    for name in sorted(m for m in sys.modules if m.startswith("cogs.utils.")):
+    for name in sorted(helpers):
         module = sys.modules[name]
         saved = dict(module.__dict__)
         try:
@@ -80,11 +85,9 @@ def _reimport_helpers() -> dict[str, str]:
 
 
 async def reload_cogs(bot: BriefingBot) -> CogReport:
-    from .client import extension_names
-
     report = CogReport()
-    report.failed.update(_reimport_helpers())
-    wanted = extension_names()
+    wanted = list(bot.extension_source())
+    report.failed.update(_reimport_helpers(wanted))
     for name in wanted:
         try:
             if name in bot.extensions:
@@ -133,7 +136,7 @@ def _signature(command: Mapping[str, Any]) -> tuple[Any, ...]:
 
 async def sync(bot: BriefingBot, scope: str, here_guild_id: int | None) -> list[Payload]:
     """Sync commands to one guild (DEV_GUILD_ID, or this server) or globally; report changes."""
-    waited = time.monotonic() - getattr(bot, "last_sync", -math.inf)
+    waited = time.monotonic() - (bot.last_sync if bot.last_sync is not None else -math.inf)
     if waited < SYNC_COOLDOWN:
         return message_answer("Sync is cooling down",
                               f"Commands were synced {waited:.0f}s ago. Try again in "
@@ -146,7 +149,7 @@ async def sync(bot: BriefingBot, scope: str, here_guild_id: int | None) -> list[
                                   "use `scope: global`.")
         guild = discord.Object(id=guild_id)
         bot.tree.copy_global_to(guild=guild)
-    bot.last_sync = time.monotonic()  # type: ignore[attr-defined]
+    bot.last_sync = time.monotonic()
     try:
         before = {c.name: _signature(c.to_dict()) for c in
                   await bot.tree.fetch_commands(guild=guild)}

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import logging
-import pkgutil
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from . import __version__
-from .briefing.store import Store
-from .settings import Settings
+from bot import __version__
+from bot.briefing.store import Store
+from bot.settings import Settings
+
+from .errors import BriefingTree
+from .state import TrimmedState
 
 log = logging.getLogger(__name__)
 
-COGS_PACKAGE = "cogs"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 
-
-def extension_names() -> list[str]:
-    """Every cog module in cogs/ (its helpers in cogs/utils are not extensions)."""
-    import cogs
-
-    return sorted(
-        f"{COGS_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(cogs.__path__)
-        if not m.ispkg and not m.name.startswith("_")
-    )
+#: What the bot loads: a function returning extension names, called at start and at every
+#: `/admin reload what:cogs` (so a cog file added since is picked up). `cogs.extensions`.
+ExtensionSource = Callable[[], Sequence[str]]
 
 
 def intents() -> discord.Intents:
@@ -44,47 +40,6 @@ def intents() -> discord.Intents:
     return wanted
 
 
-# What a GUILD_CREATE carries that this bot never reads: interactions bring their own channel
-# and member, replies go to the channel the message came from, and the member list is off.
-_GUILD_PARTS_UNUSED = ("channels", "threads", "emojis", "stickers", "voice_states", "presences",
-                       "stage_instances", "guild_scheduled_events", "soundboard_sounds")
-
-
-def trim_guild_payloads(bot: commands.AutoShardedBot) -> None:
-    """Cache guilds without the channels, roles, emojis and members the bot never reads.
-
-    discord.py offers no switch for this: with the guilds intent it caches every channel,
-    role and permission overwrite, about 14 KB a guild (over 200 MB at 10,000 guilds, in
-    the benchmark), whatever the other intents and cache flags say. The payload is trimmed
-    before discord.py builds the guild, and channel and thread events, which would only
-    refill that cache, are ignored.
-    """
-    state = bot._connection
-    parsers = state.parsers
-    create = parsers["GUILD_CREATE"]
-
-    def guild_create(data: dict[str, Any]) -> None:
-        for part in _GUILD_PARTS_UNUSED:
-            data.pop(part, None)
-        guild_id = data.get("id")
-        data["roles"] = [r for r in data.get("roles", []) if r.get("id") == guild_id]
-        me = str(state.self_id) if state.self_id else None
-        data["members"] = [m for m in data.get("members", [])
-                           if (m.get("user") or {}).get("id") == me]
-        create(data)
-
-    parsers["GUILD_CREATE"] = guild_create
-    for event in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "CHANNEL_PINS_UPDATE",
-                  "THREAD_CREATE", "THREAD_UPDATE", "THREAD_DELETE", "THREAD_LIST_SYNC",
-                  "THREAD_MEMBER_UPDATE", "THREAD_MEMBERS_UPDATE"):
-        if event in parsers:
-            parsers[event] = _ignore
-
-
-def _ignore(data: Any) -> None:
-    """A gateway event whose cache this bot does not keep."""
-
-
 def apply_endpoints(settings: Settings) -> None:
     """Point discord.py's REST and gateway at the configured addresses (proxies, tests)."""
     import yarl
@@ -94,9 +49,14 @@ def apply_endpoints(settings: Settings) -> None:
 
 
 class BriefingBot(commands.AutoShardedBot):
-    """The briefing bot. The store is opened by `setup_hook`, before any event arrives."""
+    """The briefing bot. The store is opened by `setup_hook`, before any event arrives.
 
-    def __init__(self, settings: Settings, store: Store | None = None, **options: Any) -> None:
+    `extensions` names the cogs to load (the bot discovers nothing itself); mentions are off
+    for every message it sends, set once here.
+    """
+
+    def __init__(self, settings: Settings, extensions: ExtensionSource,
+                 store: Store | None = None, **options: Any) -> None:
         options.setdefault("intents", intents())
         options.setdefault("member_cache_flags", discord.MemberCacheFlags.none())
         options.setdefault("max_messages", None)
@@ -104,6 +64,7 @@ class BriefingBot(commands.AutoShardedBot):
         super().__init__(
             command_prefix="!",
             help_command=None,
+            tree_cls=BriefingTree,
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.shard_count,
             shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None: all shards here
@@ -113,11 +74,16 @@ class BriefingBot(commands.AutoShardedBot):
             **options,
         )
         self.settings = settings
-        trim_guild_payloads(self)
+        self.extension_source = extensions
         self.store = store or Store(settings.data_dir, settings.db_path)
         self.started_at = time.time()
         self.version = __version__
         self.failed_extensions: dict[str, str] = {}
+        self.last_sync: float | None = None  # time.monotonic() of the last command sync
+
+    def _get_state(self, **options: Any) -> TrimmedState:
+        return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,
+                            http=self.http, **options)
 
     async def setup_hook(self) -> None:
         report = await self.store.open()
@@ -126,7 +92,7 @@ class BriefingBot(commands.AutoShardedBot):
                  report.records)
         if not self.settings.owner_ids:
             await self._fetch_owners()
-        for name in extension_names():
+        for name in self.extension_source():
             try:
                 await self.load_extension(name)
             except commands.ExtensionError as exc:
