@@ -156,7 +156,7 @@ async def _respond(snap: Snapshot, intent: Intent, arg: str, *, question: str) -
             if not deals:
                 return answers.message_answer("No deal", "This briefing records no deal.",
                                               ephemeral=False)
-            return [page for deal in deals for page in answers.deal_answer(deal)]
+            return answers.deals_answer(deals, await snap.timeline())
         case Intent.quote:
             if not arg:
                 return answers.quotes_answer(await snap.quotes())

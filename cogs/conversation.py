@@ -13,8 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.client import BriefingBot
-from bot.discord_app.send import reply_pages, send_notice
-from bot.router import answer_text
+from bot.discord_app.send import answer_ask, reply_pages, send_notice, typed_ask
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,9 @@ class Conversation(commands.Cog):
                 await self.bot.invoke(ctx)
                 return
         try:
-            pages = await answer_text(self.bot.store, text)
-            await reply_pages(message, pages)
+            ask = typed_ask(text)
+            pages = await answer_ask(self.bot.store, ask)
+            await reply_pages(message, pages, ask=ask)
         except discord.HTTPException:
             log.exception("could not answer message %s", message.id)
         except Exception:

@@ -15,6 +15,7 @@ from bot import __version__
 from bot.briefing.store import Store
 from bot.settings import Settings
 
+from .components import BUTTONS
 from .errors import BriefingTree
 from .state import TrimmedState
 
@@ -86,6 +87,7 @@ class BriefingBot(commands.AutoShardedBot):
                             http=self.http, **options)
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(*BUTTONS)  # stateless buttons: answered after any restart
         report = await self.store.open()
         log.info("briefing data %s in %.3fs (%d briefings, %d records)",
                  "built" if report.rebuilt else "reused", report.seconds, report.briefings,

@@ -1,80 +1,151 @@
-"""Page buttons: first, previous, next, last. Only the person who asked can turn pages."""
+"""Stateless buttons: page, Sources, Notes and related questions, as DynamicItems.
+
+Each button's custom_id says what to show (see `bot.render.buttons`); a press re-answers the
+request from the router (memoised per data snapshot) and shows the page it names. Nothing is
+kept per message, so the buttons work after a restart and after any time. Only the asker turns
+the pages of their message; anyone else gets their own ephemeral copy. Sources, Notes and
+related questions open as an ephemeral message for whoever presses. When the data changed
+since the answer was given, the answer says so and shows the current one.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
 from typing import Any
 
 import discord
 
-from bot.render.pages import Payload
+from bot.briefing.store import Snapshot
+from bot.render.buttons import (
+    BACK,
+    CARD,
+    NEXT,
+    NOTES,
+    OPEN,
+    POSITION,
+    SOURCES,
+    Ask,
+    Press,
+    decode,
+    recover,
+    stamp,
+    template,
+)
+from bot.render.cards import card_title, footnote_pages, note_pages
+from bot.render.pages import Pages
 
 from .message import message_kwargs
+from .send import respond_to, send_notice
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Only the person who asked can turn these pages. Ask the bot yourself to get your own."
+NOT_YOURS = ("Only the person who asked turns the pages of their message: "
+             "here is your own copy.")
+STALE = "ℹ️ The briefing has been updated since this answer was given: this is the current one."
+LOST = ("This button's question could not be read back from its message. "
+        "Please ask again.")
+UNKNOWN = "This button belongs to an older version of the bot. Please ask again."
 
 
-class PageView(discord.ui.View):
-    """Buttons that flip through pre-rendered pages by editing the message in place."""
+async def shown_pages(snap: Snapshot, ask: Ask, view: str) -> Pages:
+    """The pages a button shows: the card, or its Sources or Notes (memoised likewise)."""
+    pages = await respond_to(snap, ask)
+    if view == CARD:
+        return pages
+    key = ("buttons", view, ask)
+    found: Pages | None = snap.recall(key)
+    if found is None:
+        title = card_title(pages)
+        found = (footnote_pages(pages, await snap.sources(), title) if view == SOURCES
+                 else note_pages(pages, title))
+        snap.remember(key, found)
+    found.version = pages.version
+    return found
 
-    # Every live view is a task and garbage discord.py keeps until it times out; the
-    # benchmark saw 12,000 of them at 500 answers a second turn into 0.5 s GC pauses.
-    def __init__(self, pages: Sequence[Payload], owner_id: int, *, timeout: float = 120) -> None:
-        super().__init__(timeout=timeout)
-        self.pages = list(pages)
-        self.owner_id = owner_id
-        self.index = 0
-        self.message: discord.Message | None = None  # set when sent as a message or followup
-        self.interaction: discord.Interaction | None = None  # set when sent as a response
-        self._update_buttons()
 
-    def _update_buttons(self) -> None:
-        last = len(self.pages) - 1
-        self.first.disabled = self.previous.disabled = self.index == 0
-        self.next.disabled = self.last.disabled = self.index == last
-        self.position.label = f"{self.index + 1}/{len(self.pages)}"
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-        return False
-
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
-        self._update_buttons()
-        kwargs: dict[str, Any] = message_kwargs(self.pages[self.index])
-        await interaction.response.edit_message(**kwargs, view=self)
-
-    @discord.ui.button(emoji="⏮️", style=discord.ButtonStyle.secondary)
-    async def first(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, 0)
-
-    @discord.ui.button(emoji="◀️", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self.index - 1)
-
-    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, disabled=True)
-    async def position(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await interaction.response.defer()  # a label, never enabled
-
-    @discord.ui.button(emoji="▶️", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self.index + 1)
-
-    @discord.ui.button(emoji="⏭️", style=discord.ButtonStyle.secondary)
-    async def last(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, len(self.pages) - 1)
-
-    async def on_timeout(self) -> None:
-        """Remove the buttons so nobody presses a dead control."""
+async def press(interaction: discord.Interaction, target: Press) -> None:
+    """Answer a button press: turn the page in place for the asker, else a private copy."""
+    message = interaction.message
+    footer = None
+    if message is not None and message.embeds:
+        footer = message.embeds[0].footer.text
+    arg = recover(footer, target)
+    if arg is None:
+        await send_notice(interaction, "Ask again", LOST)
+        return
+    ask = Ask(target.intent, arg)
+    store = getattr(interaction.client, "store", None)
+    if store is None:
+        return
+    async with store.snapshot() as snap:
         try:
-            if self.message is not None:
-                await self.message.edit(view=None)
-            elif self.interaction is not None:
-                await self.interaction.edit_original_response(view=None)
-        except discord.HTTPException as exc:
-            log.debug("could not remove page buttons: %s", exc)
+            pages = await shown_pages(snap, ask, target.view)
+        except ValueError:
+            await send_notice(interaction, "Ask again", UNKNOWN)
+            return
+    stale = pages.version != target.version
+    index = 0 if stale or target.role == OPEN else target.page - 1
+    turn = target.role != OPEN and interaction.user.id == target.owner
+    notices = [STALE] if stale else []
+    if turn:
+        payload = stamp(pages, index, ask=ask, owner=target.owner, version=pages.version,
+                        view=target.view, notice="\n".join(notices))
+        await interaction.response.edit_message(**message_kwargs(payload, edit=True))
+        return
+    if target.role != OPEN:
+        notices.insert(0, NOT_YOURS)
+    payload = stamp(pages, index, ask=ask, owner=interaction.user.id, version=pages.version,
+                    view=target.view, notice="\n".join(notices))
+    await interaction.response.send_message(**message_kwargs(payload), ephemeral=True)
+
+
+class _Stateless:
+    """What every stateless button shares: built from its custom_id, answered by `press`."""
+
+    target: Press
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction,
+                             item: discord.ui.Button[Any], match: re.Match[str], /) -> Any:
+        target = decode(item.custom_id or "")
+        if target is None:  # the template matched, so this cannot happen; be safe anyway
+            raise ValueError(f"not a briefing button: {item.custom_id!r}")
+        return cls(item, target)  # type: ignore[call-arg]
+
+    def __init__(self, item: discord.ui.Button[Any], target: Press) -> None:
+        super().__init__(item)  # type: ignore[call-arg]
+        self.target = target
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await press(interaction, self.target)
+        except discord.HTTPException:
+            log.exception("could not answer a button press")
+        except Exception:
+            log.exception("answering a button press failed")
+            await send_notice(interaction, "Something went wrong",
+                              "Something went wrong on our side; it has been logged.")
+
+
+class PageButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],
+                 template=template(CARD + SOURCES + NOTES, BACK + POSITION + NEXT)):
+    """◀ and ▶ (and the position label): another page of the same answer."""
+
+
+class SourcesButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],
+                    template=template(SOURCES, OPEN)):
+    """Sources: the answer's numbered citations, privately to whoever presses."""
+
+
+class NotesButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],
+                  template=template(NOTES, OPEN)):
+    """Notes: the answer's discrepancy notes in full, privately to whoever presses."""
+
+
+class RelatedButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],
+                    template=template(CARD, OPEN)):
+    """A related question ("Timeline", "Quotes" on a person; "Deal" on a transfer)."""
+
+
+BUTTONS = (PageButton, SourcesButton, NotesButton, RelatedButton)

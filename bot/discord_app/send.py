@@ -15,42 +15,87 @@ from typing import Any
 
 import discord
 
-from bot.briefing.store import Store
+from bot.briefing.store import Snapshot, Store
 from bot.render.answers import message_answer
-from bot.render.pages import Payload
-from bot.router import Intent, answer_request
+from bot.render.buttons import TYPED, Ask, stamp
+from bot.render.pages import Pages, Payload
+from bot.router import Intent, clean, parse, respond
 
-from .components import PageView
 from .message import is_ephemeral, message_kwargs
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
-MAX_TEXT_REPLIES = 5  # pages sent as separate replies where buttons cannot be used
+MAX_TEXT_REPLIES = 5  # pages sent as separate messages where buttons cannot re-answer
+VERSION = 8  # hex characters of the data's content hash that a button carries
+
+
+def data_version(snap: Snapshot) -> str:
+    """A short name for the data a snapshot holds: the start of its content hash."""
+    return (snap.meta.get("content_hash") or "")[:VERSION].lower()
+
+
+def command_ask(intent: Intent, arg: str | None = None) -> Ask:
+    """The request of a slash command, as its buttons re-ask it."""
+    return Ask(str(intent), clean(arg or ""))
+
+
+def typed_ask(text: str) -> Ask:
+    """The request of a typed question (a DM or a mention), as its buttons re-ask it."""
+    return Ask(TYPED, clean(text))
+
+
+async def respond_to(snap: Snapshot, ask: Ask) -> Pages:
+    """The router's answer to `ask` from one snapshot, marked with the snapshot's version.
+
+    Raises ValueError for an intent the router does not know (a button of an older build).
+    """
+    if ask.intent == TYPED:
+        request = parse(ask.arg)
+        pages = await respond(snap, request.intent, request.arg, question=request.question)
+    else:
+        pages = await respond(snap, Intent(ask.intent), ask.arg)
+    if not isinstance(pages, Pages):
+        pages = Pages.of(list(pages))
+    pages.version = data_version(snap)  # the same for every caller: pages live in one snapshot
+    return pages
+
+
+async def answer_ask(store: Store, ask: Ask) -> Pages:
+    """Answer a request from the store's current snapshot."""
+    async with store.snapshot() as snap:
+        return await respond_to(snap, ask)
+
+
+def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload:
+    """The message to send first: page 1 with its buttons, for this asker."""
+    if ask is None or not isinstance(pages, Pages):
+        return pages[0]
+    return stamp(pages, 0, ask=ask, owner=owner, version=pages.version)
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
-                     *, ephemeral: bool | None = None) -> None:
-    """Send the first page, with page buttons when there are more; respond or follow up."""
-    first = pages[0]
+                     *, ephemeral: bool | None = None, ask: Ask | None = None) -> None:
+    """Send the first page with its buttons; respond or follow up.
+
+    With `ask`, the buttons re-ask it when pressed (nothing is kept per message). Without
+    (owners' operations), a longer answer's other pages follow as messages of their own.
+    """
+    first = first_page(pages, ask, interaction.user.id)
     hidden = is_ephemeral(first) if ephemeral is None else ephemeral
-    view = PageView(pages, interaction.user.id) if len(pages) > 1 else None
     kwargs = message_kwargs(first)
-    if view is not None:
-        kwargs["view"] = view
     if interaction.response.is_done():
-        message = await interaction.followup.send(**kwargs, ephemeral=hidden, wait=True)
-        if view is not None:
-            view.message = message
+        await interaction.followup.send(**kwargs, ephemeral=hidden, wait=True)
     else:
         await interaction.response.send_message(**kwargs, ephemeral=hidden)
-        if view is not None:
-            view.interaction = interaction
+    if ask is None:
+        for page in pages[1:MAX_TEXT_REPLIES]:
+            await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)
 
 
 async def answer_interaction(interaction: discord.Interaction,
-                             make_pages: Callable[[], Awaitable[list[Payload]]],
-                             *, ephemeral: bool | None = None) -> None:
+                             make_pages: Callable[[], Awaitable[Sequence[Payload]]],
+                             *, ephemeral: bool | None = None, ask: Ask | None = None) -> None:
     """Compute an answer, deferring first if it is slow, then send it."""
     task = asyncio.ensure_future(make_pages())
     try:
@@ -58,33 +103,29 @@ async def answer_interaction(interaction: discord.Interaction,
     except TimeoutError:
         await interaction.response.defer(thinking=True, ephemeral=bool(ephemeral))
         pages = await task
-    await send_pages(interaction, pages, ephemeral=ephemeral)
+    await send_pages(interaction, pages, ephemeral=ephemeral, ask=ask)
 
 
 async def answer_command(interaction: discord.Interaction, store: Store, intent: Intent,
                          arg: str | None = None) -> None:
     """Answer a slash command: the router's answer from the store, through the send path."""
-    await answer_interaction(interaction, lambda: answer_request(store, intent, arg))
+    ask = command_ask(intent, arg)
+    await answer_interaction(interaction, lambda: answer_ask(store, ask), ask=ask)
 
 
 async def reply_pages(message: discord.Message, pages: Sequence[Payload],
-                      *, buttons: bool = True) -> None:
+                      *, buttons: bool = True, ask: Ask | None = None) -> None:
     """Answer a typed message (a DM, or a server message that mentions the bot).
 
-    With `buttons` the first page carries page buttons; without (owners' `!` commands, whose
-    answers are short) up to MAX_TEXT_REPLIES pages are sent as replies of their own.
+    With `buttons` and `ask` the first page carries its buttons; without (owners' `!`
+    commands, whose answers are short) up to MAX_TEXT_REPLIES pages are sent as replies.
     """
-    if not buttons:
+    if not buttons or ask is None:
         for page in pages[:MAX_TEXT_REPLIES]:
             await message.reply(**message_kwargs(page), mention_author=False)
         return
-    view = PageView(pages, message.author.id) if len(pages) > 1 else None
-    kwargs = message_kwargs(pages[0])
-    if view is not None:
-        kwargs["view"] = view
-    sent = await message.reply(**kwargs, mention_author=False)
-    if view is not None:
-        view.message = sent
+    first = first_page(pages, ask, message.author.id)
+    await message.reply(**message_kwargs(first), mention_author=False)
 
 
 async def send_notice(target: discord.Interaction | discord.Message, title: str,

@@ -1,8 +1,10 @@
-"""Renderers: pure functions from the store's views to paged message payloads.
+"""Renderers: pure functions from the store's views to answer-first cards.
 
-Every fact shown carries its citation (the source and the whole sentence it rests on);
-attributed and disputed claims are marked as such; where the record disagrees with the
-primary source, the note stands beside the fact. The source's own wording is shown as it is.
+Each answer leads with a direct answer in plain words, then a few short fields (see
+`bot.render.cards`). Every fact carries numbered markers pointing to the answer's footnotes:
+the whole sentence it rests on and its source, shown by the Sources button, each sentence once.
+Attributed and disputed claims keep their badge inline; where the record disagrees with the
+primary source, a one-line 📌 flag stands beside the fact and the Notes button shows it whole.
 """
 
 from __future__ import annotations
@@ -28,17 +30,14 @@ from ..briefing.records import (
     SourceView,
     TransferView,
 )
-from .pages import Answer, Colour, Payload, Section, clip, paginate
-
-SEVERITY = {"typo": "misspells it", "imprecise": "is imprecise", "wrong": "is wrong",
-            "omission": "leaves it out"}
+from .cards import Footnotes, card, fact
+from .pages import Answer, Colour, Payload, Related, Section, clip, paginate
 STATUS_MARK = {
     "disputed": "⚠️ **Disputed claim**",
     "attributed": "🗣️ **Attributed claim**",
     "reported": "📰 **Reported**",
     "confirmed": "✅ **Confirmed**",
 }
-MAX_CITATIONS = 2  # per fact; the rest are counted, and /sources lists them all
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
 
 
@@ -62,20 +61,24 @@ def echo(text: str, limit: int = 80) -> str:
 
 def when(event: EventView) -> str:
     """The date as precisely as the briefing knows it, and how the source words it."""
-    date = dt.date.fromisoformat(event.date) if event.date else None
-    if date and event.precision == "day":
-        text = f"{date.day} {date:%B %Y}"
-    elif date and event.precision == "month":
-        text = f"{date:%B %Y}"
-    elif date and event.precision == "year":
-        text = f"{date.year}"
-    elif date:
-        text = f"about {date.day} {date:%B %Y}"
-    else:
-        text = "date not given"
+    text = short_date(event)
     if event.when_text:
         text += f" (source: “{event.when_text}”)"
     return text
+
+
+def short_date(event: EventView) -> str:
+    """The date alone, as precisely as the briefing knows it."""
+    date = dt.date.fromisoformat(event.date) if event.date else None
+    if date and event.precision == "day":
+        return f"{date.day} {date:%B %Y}"
+    if date and event.precision == "month":
+        return f"{date:%B %Y}"
+    if date and event.precision == "year":
+        return f"{date.year}"
+    if date:
+        return f"about {date.day} {date:%B %Y}"
+    return "date not given"
 
 
 def quantity(q: Quantity) -> str:
@@ -86,86 +89,53 @@ def quantity(q: Quantity) -> str:
     return text
 
 
-def cite(citation: Citation) -> str:
-    """One citation: the whole sentence, and where it comes from."""
-    origin = citation.source_title if citation.reliability == "primary" else citation.publisher
-    if citation.reported_by:
-        origin += ", reporting " + ", ".join(citation.reported_by)
-    return f"> “{citation.sentence}”\n> — *{origin}*"
-
-
-def citations(cites: Sequence[Citation], limit: int = MAX_CITATIONS) -> list[str]:
-    lines = [cite(c) for c in cites[:limit]]
-    if len(cites) > limit:
-        lines.append(f"-# +{len(cites) - limit} more citation(s)")
-    return lines
-
-
-def note_lines(notes: Iterable[Note]) -> list[str]:
-    """'Where the record differs' lines, each with both sides cited."""
-    lines = []
-    for n in notes:
-        # One item per note, so paging keeps a note and its citation together.
-        lines.append("\n".join([
-            f"📌 **The record differs — {n.topic}** (the source "
-            f"{SEVERITY.get(n.severity, n.severity)})",
-            f"Source: {n.source_says}",
-            f"Record: {n.record_says}",
-            *citations(n.record_citations, 1),
-        ]))
-    return lines
-
-
 def names(refs: Iterable[EntityRef]) -> str:
     return ", ".join(r.name for r in refs) or "—"
 
 
-def claim_lines(claim: ClaimView) -> list[str]:
+def claim_lines(claim: ClaimView, foot: Footnotes, *, claimant: bool = True) -> list[str]:
+    """A claim with its badge inline, its sources and what contradicts it."""
     mark = STATUS_MARK.get(claim.status, claim.status)
-    lines = [f"{mark} by {claim.claimant.name}: {claim.text}", *citations(claim.citations, 1)]
+    who = f" by {claim.claimant.name}" if claimant else ""
+    marks = foot.mark(claim.citations)
     if claim.contradicting:
-        lines.append("Against it:")
-        lines.extend(citations(claim.contradicting, 1))
-    return lines + note_lines(claim.notes)
+        marks += f" · against it: {foot.mark(claim.contradicting)}"
+    return [fact(f"{mark}{who}: {claim.text}", marks), *foot.flags(claim.notes)]
 
 
-def quote_lines(q: QuoteView) -> list[str]:
+def quote_lines(q: QuoteView, foot: Footnotes, *, speaker: bool = True) -> list[str]:
     kind = ", translated" if q.translation else ""
     kind += ", paraphrased" if q.paraphrase else ""
-    lines = [f"**{q.speaker.name}**, in {q.said_in}{kind}:", f"“{q.text}”"]
+    who = f"{q.speaker.name}, " if speaker else ""
+    lines = [fact(f"“{q.text}” — {who}in {q.said_in}{kind}", foot.mark(q.citations))]
     if q.note:
         lines.append(f"-# {q.note}")
-    return lines + citations(q.citations, 1) + note_lines(q.notes)
+    return lines + foot.flags(q.notes)
 
 
-def event_lines(e: EventView) -> list[str]:
+def event_lines(e: EventView, foot: Footnotes) -> list[str]:
     lines = []
-    if e.details:
-        lines.append(e.details)
     extra = []
     if e.where:
         extra.append(f"Where: {names(e.where)}")
     if e.participants:
         extra.append(f"Who: {names(e.participants)}")
-    if extra:
-        lines.append(" · ".join(extra))
-    return lines + citations(e.citations) + note_lines(e.notes)
+    text = " · ".join([e.details or "", *extra]).strip(" ·") or e.title
+    lines.append(fact(text, foot.mark(e.citations)))
+    if e.when_text:
+        lines.append(f"-# The source says “{e.when_text}”.")
+    return lines + foot.flags(e.notes)
 
 
-def transfer_lines(t: TransferView) -> list[str]:
-    what = t.what
-    if t.quantity:
-        what = f"{quantity(t.quantity)}: {t.what}"
-    return [f"{t.giver.name} → {t.receiver.name}: {what}", *citations(t.citations),
-            *note_lines(t.notes)]
+def transfer_line(t: TransferView, foot: Footnotes) -> list[str]:
+    """Who gave what to whom, with its figure and sources."""
+    what = f"{quantity(t.quantity)}: {t.what}" if t.quantity else t.what
+    return [fact(f"**{t.giver.name}** → **{t.receiver.name}**: {what}", foot.mark(t.citations)),
+            *foot.flags(t.notes)]
 
 
-def sourced_lines(items: Sequence[Sourced]) -> list[str]:
-    lines = []
-    for item in items:
-        lines.append(item.text)
-        lines.extend(citations(item.citations, 1))
-    return lines
+def sourced_lines(items: Sequence[Sourced], foot: Footnotes) -> list[str]:
+    return [fact(item.text, foot.mark(item.citations)) for item in items]
 
 
 # ---------------------------------------------------------------------------- answers
@@ -173,26 +143,38 @@ def sourced_lines(items: Sequence[Sourced]) -> list[str]:
 
 def entity_answer(view: EntityView, asked: str | None = None) -> list[Payload]:
     """Who someone is; `asked` is what the person typed when it was not an exact name."""
-    intro = view.description
+    foot = Footnotes()
+    lines = []
     if asked:
-        intro = f"-# Showing {view.ref.name} for “{echo(asked)}”.\n{intro}"
+        lines.append(f"-# Showing {view.ref.name} for “{echo(asked)}”.")
+    lines.append(fact(f"**{view.ref.name}**: {view.description}", foot.mark(view.citations)))
+    lines.extend(foot.flags(view.notes))
     if view.aliases:
-        intro += f"\n-# Also written: {', '.join(view.aliases)}"
-    sections = [Section("Who this is", citations(view.citations))]
-    for role in view.roles:
-        org = f", {role.organisation}" if role.organisation else ""
-        sections.append(Section(f"Role: {role.title}{org}", citations(role.citations, 1)))
-    if view.notes:
-        sections.append(Section("Where the record differs", note_lines(view.notes)))
-    for claim in view.claims:
-        sections.append(Section(f"Claim ({claim.status})", claim_lines(claim)))
-    for q in view.quotes:
-        sections.append(Section("Said", quote_lines(q)))
-    for e in view.events:
-        sections.append(Section(f"{when(e)} — {e.title}", event_lines(e)))
-    answer = Answer(title=f"{view.ref.name} ({view.ref.kind})", colour=Colour.person,
-                    intro=intro, sections=sections, footer="/timeline · /sources")
-    return paginate(answer)
+        lines.append(f"-# Also written: {', '.join(view.aliases)}")
+    sections = []
+    if view.roles:
+        sections.append(Section("Role", [
+            fact(f"{r.title}{f', {r.organisation}' if r.organisation else ''}",
+                 foot.mark(r.citations)) for r in view.roles]))
+    if view.quotes:
+        sections.append(Section("Said", [line for q in view.quotes
+                                         for line in quote_lines(q, foot, speaker=False)]))
+    if view.claims:
+        sections.append(Section("Claims", [line for c in view.claims
+                                           for line in claim_lines(c, foot)]))
+    if view.events:
+        sections.append(Section("Events", [
+            line for e in view.events
+            for line in [fact(f"**{short_date(e)}** — {e.title}", foot.mark(e.citations)),
+                         *foot.flags(e.notes)]]))
+    related = []
+    if view.events:
+        related.append(Related("Timeline", "timeline", view.ref.name))
+    if view.quotes or any(c.claimant == view.ref for c in view.claims):
+        related.append(Related("Quotes", "quote", view.ref.name))
+    return card(Answer(title=f"{view.ref.name} ({view.ref.kind})", colour=Colour.person,
+                       intro="\n".join(lines), sections=sections, related=tuple(related)),
+                foot)
 
 
 def entity_list_answer(items: Sequence[EntitySummary]) -> list[Payload]:
@@ -200,12 +182,12 @@ def entity_list_answer(items: Sequence[EntitySummary]) -> list[Payload]:
     for item in items:
         roles = f" — {item.roles[0]}" if item.roles else ""
         by_kind.setdefault(item.ref.kind, []).append(f"**{item.ref.name}**{roles}")
-    sections = [Section(kind.capitalize(), lines) for kind, lines in by_kind.items()]
-    return paginate(Answer(
+    sections = [Section(kind.capitalize(), [", ".join(lines)]) for kind, lines in by_kind.items()]
+    return card(Answer(
         title="Who is who", colour=Colour.person,
         intro=f"{len(items)} people, places, groups and laws in this briefing. "
               "Ask `/who name:` for one of them.",
-        sections=sections))
+        sections=sections), max_fields=25, budget=2400)
 
 
 def timeline_answer(events: Sequence[EventView], actor: EntityRef | None = None,
@@ -215,28 +197,63 @@ def timeline_answer(events: Sequence[EventView], actor: EntityRef | None = None,
         return paginate(Answer(title=title, colour=Colour.timeline,
                                intro="No events in the briefing involve "
                                      f"{actor.name if actor else 'anyone'}."))
-    sections = [Section(f"{when(e)} — {e.title}", event_lines(e)) for e in events]
-    intro = intro or ("In the order they happened. Where the source gives no date, its own "
-                      "wording is kept and the date comes from other reports, cited.")
-    return paginate(Answer(title=title, colour=Colour.timeline, intro=intro, sections=sections))
+    foot = Footnotes()
+    sections = [Section(f"{short_date(e)} — {e.title}", event_lines(e, foot)) for e in events]
+    dated = [e for e in events if e.date]
+    span = (f", from {short_date(dated[0])} to {short_date(dated[-1])}"
+            if len(dated) > 1 and dated[0].date != dated[-1].date else "")
+    lead = intro or f"{len(events)} event(s) in the order they happened{span}."
+    if not intro and any(e.when_text for e in events):
+        lead += " Where the source gives no date, its wording is kept beside the cited date."
+    related = (Related("Who", "who", actor.name),) if actor else ()
+    return card(Answer(title=title, colour=Colour.timeline, intro=lead, sections=sections,
+                       related=related), foot)
 
 
-def deal_answer(deal: DealView) -> list[Payload]:
-    intro = (f"**{deal.kind.capitalize()}** between {names(deal.parties)} · status: "
-             f"{deal.status}")
-    if deal.brokers:
-        intro += f"\nBrokered by: {names(deal.brokers)}"
-    sections = [Section(f"{t.giver.name} → {t.receiver.name}", transfer_lines(t))
-                for t in deal.transfers]
+def _deal_sections(deal: DealView, foot: Footnotes) -> list[Section]:
+    sections = [Section("Who gave what to whom",
+                        [line for t in deal.transfers for line in transfer_line(t, foot)])]
     if deal.legal_basis:
-        sections.append(Section("Legal basis", sourced_lines(deal.legal_basis)))
+        sections.append(Section("Legal basis", sourced_lines(deal.legal_basis, foot)))
     if deal.conditions:
-        sections.append(Section("Conditions", sourced_lines(deal.conditions)))
-    if deal.citations:
-        sections.append(Section("Sources for the deal", citations(deal.citations)))
-    if deal.notes:
-        sections.append(Section("Where the record differs", note_lines(deal.notes)))
-    return paginate(Answer(title=deal.title, colour=Colour.deal, intro=intro, sections=sections))
+        sections.append(Section("Conditions", sourced_lines(deal.conditions, foot)))
+    return sections
+
+
+def _deal_events(deal: DealView, events: Sequence[EventView]) -> list[EventView]:
+    ids = {r.id for r in (*deal.parties, *deal.brokers)}
+    return [e for e in events if e.where and ids & {p.id for p in e.participants}] or [
+        e for e in events if e.where]
+
+
+def deal_answer(deal: DealView, events: Sequence[EventView] = ()) -> list[Payload]:
+    """The deal's card: who gave what to whom, when and where, who brokered it."""
+    foot = Footnotes()
+    where = _deal_events(deal, events)
+    main = next((e for e in where if e.date), None)
+    held = (f", {short_date(main)}, in {names(main.where)}" if main else "")
+    lead = [fact(f"**{deal.kind.capitalize()}** between {names(deal.parties)} "
+                 f"({deal.status}){held}.",
+                 foot.mark([*deal.citations, *(main.citations if main else ())]))]
+    if deal.brokers:
+        lead.append(f"Brokered by {names(deal.brokers)}.")
+    lead.extend(foot.flags(deal.notes))
+    sections = _deal_sections(deal, foot)
+    if where:
+        sections.insert(1, Section("When and where", [
+            line for e in where
+            for line in [fact(f"**{short_date(e)}** — {e.title} (where: {names(e.where)})",
+                              foot.mark(e.citations)), *foot.flags(e.notes)]]))
+    return card(Answer(title=deal.title, colour=Colour.deal, intro="\n".join(lead),
+                       sections=sections,
+                       related=(Related("Timeline", "timeline"),)), foot)
+
+
+def deals_answer(deals: Sequence[DealView], events: Sequence[EventView] = ()) -> list[Payload]:
+    """Every deal of the briefing: one card, or the cards one after another."""
+    if len(deals) == 1:
+        return deal_answer(deals[0], events)
+    return [page for deal in deals for page in deal_answer(deal, events)]
 
 
 def transfer_answer(transfers: Sequence[TransferView], question: str) -> list[Payload]:
@@ -245,26 +262,25 @@ def transfer_answer(transfers: Sequence[TransferView], question: str) -> list[Pa
     A question that fits several transfers ("how many prisoners were released?") gets all of
     them rather than a guess.
     """
-    intro = "\n".join(
-        f"**{quantity(t.quantity) if t.quantity else 'no figure given'}** — {t.what}, from "
-        f"{t.giver.name} to {t.receiver.name}." for t in transfers)
-    sections = []
+    foot = Footnotes()
+    lines = []
     for t in transfers:
-        label = f"{t.giver.name} → {t.receiver.name}" if len(transfers) > 1 else ""
-        sections.append(Section(f"Where this comes from {label}".strip(),
-                                citations(t.citations, 4)))
-        if t.notes:
-            sections.append(Section(f"Where the record differs {label}".strip(),
-                                    note_lines(t.notes)))
-    return paginate(Answer(title=echo(question, 200) or "How many", colour=Colour.deal,
-                           intro=intro, sections=sections))
+        figure = quantity(t.quantity) if t.quantity else "no figure given"
+        lines.append(fact(f"**{figure}** — {t.what}, from {t.giver.name} to {t.receiver.name}.",
+                          foot.mark(t.citations)))
+        lines.extend(foot.flags(t.notes))
+    return card(Answer(title=echo(question, 200) or "How many", colour=Colour.deal,
+                       intro="\n".join(lines), related=(Related("Deal", "deal"),)), foot)
 
 
 def legal_basis_answer(deal: DealView) -> list[Payload]:
-    sections = [Section(item.subject.name if item.subject else "Law", sourced_lines([item]))
-                for item in deal.legal_basis]
-    return paginate(Answer(title="Which law", colour=Colour.deal,
-                           intro="The legal basis named in the briefing:", sections=sections))
+    foot = Footnotes()
+    laws = [item.subject.name for item in deal.legal_basis if item.subject]
+    lead = (f"Under the {', '.join(laws)}." if laws else "The legal basis named in the briefing:")
+    sections = [Section(item.subject.name if item.subject else "Law",
+                        sourced_lines([item], foot)) for item in deal.legal_basis]
+    return card(Answer(title="Which law", colour=Colour.deal, intro=lead, sections=sections,
+                       related=(Related("Deal", "deal"),)), foot)
 
 
 def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None,
@@ -275,22 +291,30 @@ def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None,
         return paginate(Answer(title=title, colour=Colour.quote,
                                intro="The briefing holds no quotes from "
                                      f"{speaker.name if speaker else 'anyone'}."))
-    sections = [Section(q.speaker.name, quote_lines(q)) for q in quotes]
-    sections += [Section(f"Attributed to {c.claimant.name} ({c.status})", claim_lines(c))
-                 for c in claims]
+    foot = Footnotes()
+    sections = [Section(q.speaker.name, quote_lines(q, foot, speaker=False)) for q in quotes]
+    sections += [Section(f"Attributed to {c.claimant.name} ({c.status})",
+                         claim_lines(c, foot, claimant=False)) for c in claims]
     if quotes:
-        intro = "Words as the source prints them; translations are marked."
+        intro = (f"{len(quotes)} quote(s), word for word as the source prints them; "
+                 "translations are marked.")
     else:
         intro = (f"The briefing holds no direct quote from {speaker.name if speaker else 'them'}; "
                  "this is what sources attribute to them, not their own words.")
-    return paginate(Answer(title=title, colour=Colour.quote, intro=intro, sections=sections))
+    related = (Related("Who", "who", speaker.name),) if speaker else ()
+    return card(Answer(title=title, colour=Colour.quote, intro=intro, sections=sections,
+                       related=related), foot)
 
 
 def claims_answer(claims: Sequence[ClaimView]) -> list[Payload]:
-    sections = [Section(f"{c.claimant.name} ({c.status})", claim_lines(c)) for c in claims]
-    return paginate(Answer(title="Claims and who makes them", colour=Colour.quote,
-                           intro="A claim is only as good as who makes it: attributed and "
-                                 "disputed claims are not facts.", sections=sections))
+    foot = Footnotes()
+    sections = [Section(f"{c.claimant.name} ({c.status})", claim_lines(c, foot, claimant=False))
+                for c in claims]
+    disputed = sum(c.status == "disputed" for c in claims)
+    return card(Answer(title="Claims and who makes them", colour=Colour.quote,
+                       intro=f"{len(claims)} claim(s), {disputed} of them disputed. A claim is "
+                             "only as good as who makes it: attributed and disputed claims are "
+                             "not facts.", sections=sections), foot)
 
 
 KIND_LABEL = {"entity": "Who", "event": "Event", "quote": "Quote", "claim": "Claim",
@@ -303,13 +327,14 @@ def search_answer(query: str, hits: Sequence[SearchHit],
     title = f"Search: {echo(query)}"
     if not hits:
         return not_found_answer(query, suggestions, what="results")
+    foot = Footnotes()
     sections = [
         Section(f"{KIND_LABEL.get(h.kind, h.kind)}: {h.title}",
-                [h.snippet, *citations(h.citations, 1)])
+                [fact(h.snippet, foot.mark(h.citations))])
         for h in hits
     ]
-    return paginate(Answer(title=title, colour=Colour.search,
-                           intro=f"{len(hits)} result(s), best first.", sections=sections))
+    return card(Answer(title=title, colour=Colour.search,
+                       intro=f"{len(hits)} result(s), best first.", sections=sections), foot)
 
 
 def sources_answer(sources: Sequence[SourceView]) -> list[Payload]:
@@ -323,12 +348,12 @@ def sources_answer(sources: Sequence[SourceView]) -> list[Payload]:
             lines.append(f"Copy read at: {s.url}")
         lines.append(("Text held: every quote from it is checked. " if s.has_text else "")
                      + f"Cited {s.cited} time(s).")
-        sections.append(Section(s.title, lines))
-    return paginate(Answer(
-        title="Sources", colour=Colour.sources,
-        intro="Everything the bot says rests on these. The primary source is reported as it "
-              "stands; the others show where it is imprecise or wrong.",
-        sections=sections))
+        sections.append(Section(s.title, ["\n".join(lines)]))
+    primary = [s.title for s in sources if s.reliability == "primary"]
+    lead = (f"Everything the bot says rests on these {len(sources)} sources. The primary "
+            f"source ({', '.join(primary) or 'none'}) is reported as it stands; the others show "
+            "where it is imprecise or wrong.")
+    return card(Answer(title="Sources", colour=Colour.sources, intro=lead, sections=sections))
 
 
 COMMANDS_HELP = [
@@ -354,14 +379,14 @@ def about_answer(briefings: Sequence[BriefingInfo], version: str) -> list[Payloa
         "Type a command word (`who Bukele`, `timeline`, `deal`) or just ask: "
         "“how many prisoners were sent to Venezuela?”"]))
     sections.append(Section("How to read an answer", [
-        "> quoted lines are the exact sentence of the source a fact rests on.",
+        "[1], [2] point to the sources: press **Sources** for the exact sentences.",
         "🗣️ attributed and ⚠️ disputed claims are someone's words, not established facts.",
-        "📌 marks where other reports disagree with the primary source.",
+        "📌 marks where other reports disagree with the primary source; **Notes** explains.",
     ]))
-    return paginate(Answer(title="Briefing Bot", colour=Colour.about,
-                           intro="Answers about a news story from a sourced briefing. "
-                                 "It never answers beyond its sources.",
-                           sections=sections, footer=f"Briefing Bot {version}"))
+    return card(Answer(title="Briefing Bot", colour=Colour.about,
+                       intro="Answers about a news story from a sourced briefing. "
+                             "It never answers beyond its sources.",
+                       sections=sections, footer=f"Briefing Bot {version}"))
 
 
 def not_found_answer(query: str, suggestions: Sequence[EntityRef] = (),

@@ -8,7 +8,10 @@ is split at a word, a long section continues in the next field, a full page star
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..briefing.records import Citation, Note
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 TITLE = 256
@@ -26,7 +29,6 @@ CONTENT = 2000
 FIELDS_PER_PAGE = 10
 PAGE_BUDGET = 4000  # characters of fields and description per page, well inside EMBED_TOTAL
 DESCRIPTION_BUDGET = 2000
-
 
 
 def no_mentions() -> dict[str, Any]:
@@ -56,9 +58,23 @@ class Section:
     lines: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A button that asks a related question ("Timeline" on a person): intent and argument."""
+
+    label: str
+    intent: str
+    arg: str = ""
+
+
 @dataclass(slots=True)
 class Answer:
-    """An answer before paging: what the renderers produce."""
+    """An answer before paging: what the renderers produce.
+
+    `citations` are the answer's numbered footnotes ([1] is the first) and `notes` its
+    discrepancy notes: the pages carry them for the Sources and Notes buttons. `related`
+    names buttons that ask a related question.
+    """
 
     title: str
     colour: int
@@ -66,6 +82,30 @@ class Answer:
     sections: list[Section] = field(default_factory=list)
     footer: str = ""
     ephemeral: bool = False
+    citations: tuple[Citation, ...] = ()
+    notes: tuple[Note, ...] = ()
+    related: tuple[Related, ...] = ()
+
+
+class Pages(list[Payload]):
+    """The pages of one answer, plus what its buttons open.
+
+    A plain list of payloads to every caller that only sends pages; the Sources and Notes
+    buttons read `citations` and `notes`, the related-question buttons `related`.
+    """
+
+    citations: tuple[Citation, ...] = ()
+    notes: tuple[Note, ...] = ()
+    related: tuple[Related, ...] = ()
+    version: str = ""  # the data version they were rendered from, set by the surface
+
+    @classmethod
+    def of(cls, payloads: list[Payload], answer: Answer | None = None) -> Pages:
+        pages = cls(payloads)
+        if answer is not None:
+            pages.citations, pages.notes, pages.related = (
+                answer.citations, answer.notes, answer.related)
+        return pages
 
 
 def clip(text: str, limit: int, fallback: str = "…") -> str:
@@ -142,12 +182,18 @@ def _fields(section: Section) -> list[dict[str, Any]]:
     ]
 
 
-def paginate(answer: Answer) -> list[Payload]:
-    """Turn an answer into one payload per page, each a complete Discord message."""
+def paginate(answer: Answer, *, budget: int = PAGE_BUDGET,
+             first: list[dict[str, Any]] | None = None) -> Pages:
+    """Turn an answer into one payload per page, each a complete Discord message.
+
+    `budget` is the characters of fields and description per page. `first`, when given, is the
+    first page's fields as laid out by the caller (an answer-first card); the sections then
+    start on page 2.
+    """
     title = clip(answer.title, TITLE, fallback="Briefing")
     footer_text = clip(answer.footer, FOOTER - 20, fallback="") if answer.footer.strip() else ""
     # Title and footer count towards the 6,000 characters of every page's embed.
-    budget = min(PAGE_BUDGET, EMBED_TOTAL - len(title) - len(footer_text) - 20)
+    budget = min(budget, EMBED_TOTAL - len(title) - len(footer_text) - 20)
     intro_pieces = split_text(answer.intro, DESCRIPTION_BUDGET) if answer.intro else []
     fields = [f for section in answer.sections for f in _fields(section)]
 
@@ -156,6 +202,9 @@ def paginate(answer: Answer) -> list[Payload]:
     for piece in intro_pieces[:-1]:
         pages.append((piece, []))
     description = intro_pieces[-1] if intro_pieces else ""
+    if first is not None:
+        pages.append((description, first))
+        description = ""
     current: list[dict[str, Any]] = []
     used = len(description)
     for item in fields:
@@ -190,7 +239,7 @@ def paginate(answer: Answer) -> list[Payload]:
         if answer.ephemeral:
             payload["flags"] = 64
         payloads.append(payload)
-    return payloads
+    return Pages.of(payloads, answer)
 
 
 def embed_size(embed: dict[str, Any]) -> int:

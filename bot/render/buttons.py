@@ -1,0 +1,173 @@
+"""Stateless buttons: custom ids that hold everything needed to answer a press again.
+
+A button's custom_id names the request (intent and argument), the page it leads to, the
+person whose message it sits on and the data version the answer came from:
+
+    bb1:<view><role>:<owner>:<version>:<page>:<intent>:<arg>
+
+view is c (the card), s (its Sources) or n (its Notes); role is b/n (previous/next page),
+x (the page position, a label) or o (open: Sources, Notes or a related question, as a new
+ephemeral message). So a press is answered after a restart, after any time, with no view kept
+per message. An argument too long for Discord's 100 characters is replaced by `#` and a
+digest; the full text then rides in the embed footer ("Asked: ...") of the message the button
+sits on, and a press reads it back from there, checked against the digest.
+
+Pure: no discord import, so the renderers, the terminal and `ask --json` use it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .pages import FOOTER, Pages, Payload, clip
+
+PREFIX = "bb1"
+CUSTOM_ID = 100  # Discord's limit
+TYPED = "typed"  # the intent of a typed question (a DM, a mention): answered by parsing arg
+ASKED = "Asked: "
+DIGEST = 10  # hex characters of sha256
+
+CARD, SOURCES, NOTES = "c", "s", "n"
+BACK, POSITION, NEXT, OPEN = "b", "x", "n", "o"
+
+_FIELDS = (r":(?P<owner>\d{1,20}):(?P<version>[0-9a-f]{0,16}):(?P<page>\d{1,4})"
+           r":(?P<intent>[a-z_]{1,16}):(?P<arg>.*)")
+
+
+def template(views: str, roles: str) -> str:
+    """The custom_id pattern of buttons with these views and roles (for DynamicItem)."""
+    return rf"{PREFIX}:(?P<view>[{views}])(?P<role>[{roles}])" + _FIELDS
+
+
+_ANY = re.compile(template(CARD + SOURCES + NOTES, BACK + POSITION + NEXT + OPEN), re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A request as a button re-asks it: an intent (or TYPED) and its argument."""
+
+    intent: str
+    arg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """What a button says to do when pressed."""
+
+    view: str
+    role: str
+    owner: int
+    version: str
+    page: int  # 1-based
+    intent: str
+    arg: str | None  # None when only the digest fits; see `recover`
+    digest: str = ""
+
+    @property
+    def ask(self) -> Ask | None:
+        return None if self.arg is None else Ask(self.intent, self.arg)
+
+
+def digest(arg: str) -> str:
+    return hashlib.sha256(arg.encode("utf-8")).hexdigest()[:DIGEST]
+
+
+def fits(ask: Ask, owner: int, version: str) -> bool:
+    """Whether the argument fits in the custom ids themselves (else the footer carries it).
+
+    Decided for the longest page number, so every button of a message agrees.
+    """
+    head = f"{PREFIX}:cx:{owner}:{version}:9999:{ask.intent}:"
+    return not ask.arg.startswith("#") and len(head) + len(ask.arg) <= CUSTOM_ID
+
+
+def encode(view: str, role: str, owner: int, version: str, page: int, ask: Ask) -> str:
+    """A custom_id of at most 100 characters; a long argument becomes its digest."""
+    head = f"{PREFIX}:{view}{role}:{owner}:{version}:{page}:{ask.intent}:"
+    if not fits(ask, owner, version):
+        return f"{head}#{digest(ask.arg)}"
+    return head + ask.arg
+
+
+def decode(custom_id: str) -> Press | None:
+    """The press a custom_id describes, or None when it is not one of ours."""
+    match = _ANY.fullmatch(custom_id)
+    if match is None:
+        return None
+    arg: str | None = match["arg"]
+    hashed = ""
+    if arg is not None and arg.startswith("#"):
+        arg, hashed = None, match["arg"][1:]
+    return Press(match["view"], match["role"], int(match["owner"]), match["version"],
+                 int(match["page"]), match["intent"], arg, hashed)
+
+
+def recover(footer: str | None, press: Press) -> str | None:
+    """The argument of a digest press, read back from the footer of its message."""
+    if press.arg is not None:
+        return press.arg
+    if not footer or ASKED not in footer:
+        return None
+    arg = footer.split(ASKED, 1)[1]
+    return arg if digest(arg) == press.digest else None
+
+
+def _button(label: str, custom_id: str, *, style: int = 2, disabled: bool = False) -> Any:
+    out: dict[str, Any] = {"type": 2, "style": style, "label": label, "custom_id": custom_id}
+    if disabled:
+        out["disabled"] = True
+    return out
+
+
+def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
+          view: str = CARD, notice: str = "") -> Payload:
+    """Page `index` of `pages` as a message: its buttons (page, Sources, Notes, related)
+    built for this asker and data version, and `notice` above the card.
+
+    Returns a new payload; the rendered pages, shared between callers, are not modified.
+    """
+    total = len(pages)
+    index = max(0, min(index, total - 1))
+    page = dict(pages[index])
+    number = index + 1
+    row: list[Any] = []
+
+    def cid(role: str, to: int, target: Ask = ask, on: str = view) -> str:
+        return encode(on, role, owner, version, to, target)
+
+    if total > 1:
+        row.append(_button("◀", cid(BACK, max(1, number - 1)), disabled=number == 1))
+        row.append(_button(f"{number}/{total}", cid(POSITION, number), disabled=True))
+        row.append(_button("▶", cid(NEXT, min(total, number + 1)), disabled=number == total))
+    if pages.citations and view != SOURCES:
+        row.append(_button("Sources", cid(OPEN, 1, on=SOURCES), style=1))
+    if pages.notes and view != NOTES:
+        row.append(_button("Notes", cid(OPEN, 1, on=NOTES), style=1))
+    rows: list[Any] = list(page.get("components") or [])
+    if row:
+        rows.append({"type": 1, "components": row})
+    if view == CARD and pages.related:
+        rows.append({"type": 1, "components": [
+            _button(r.label, encode(CARD, OPEN, owner, version, 1, Ask(r.intent, r.arg)))
+            for r in pages.related[:5] if fits(Ask(r.intent, r.arg), owner, version)]})
+    page["components"] = rows
+    if not fits(ask, owner, version) and page.get("embeds"):
+        embed = dict(page["embeds"][0])
+        text = (embed.get("footer") or {}).get("text", "")
+        asked = f"{ASKED}{ask.arg}"
+        embed["footer"] = {"text": f"{clip(text, FOOTER - len(asked) - 3, fallback='')} · {asked}"
+                           if text else asked}
+        page["embeds"] = [embed, *page["embeds"][1:]]
+    if notice:
+        page["content"] = f"{notice}\n{page['content']}" if page.get("content") else notice
+    return page
+
+
+def button_line(payload: Payload) -> str:
+    """The buttons of a payload as one terminal line: `[◀] [1/3] [▶] [Sources] [Notes]`."""
+    rows = payload.get("components") or []
+    return "  ".join(" ".join(f"[{b.get('label') or '?'}]" for b in row.get("components", []))
+                     for row in rows)
