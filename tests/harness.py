@@ -379,12 +379,7 @@ class Harness:
         self.bot.http.request = self._rest  # type: ignore[method-assign]
 
     async def close(self) -> None:
-        """Stop page-button views, close the bot (unloads cogs) and the store."""
-        store = self.state._view_store
-        views = {item.view for items in list(store._views.values()) for item in items.values()}
-        for view in views:
-            if view is not None:
-                view.stop()
+        """Close the bot (unloads cogs) and the store."""
         try:
             if not self.bot.is_closed():
                 await self.bot.close()

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import bot.discord_app.send as send
-from bot.discord_app.components import NOT_YOURS
+from bot.discord_app.components import LOST, NOT_YOURS, STALE
+from bot.render.buttons import decode, encode
 from tests import payloads as P
 from tests.harness import (
     AUTOCOMPLETE_RESULT,
@@ -57,7 +58,7 @@ READ_COMMANDS = [
     pytest.param("about", None, "Briefing Bot", id="about"),
 ]
 
-BUTTON_ORDER = ["⏮️", "◀️", None, "▶️", "⏭️"]  # first, previous, position (a label), next, last
+PAGE_BUTTONS = ["◀", None, "▶"]  # previous, position (a label like "1/3"), next
 
 
 def asker(interaction_payload: dict[str, Any]) -> dict[str, Any]:
@@ -69,17 +70,25 @@ def messages(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.is_message]
 
 
-def button(call: Call, emoji: str) -> dict[str, Any]:
-    """The button of a page view with this emoji (first ⏮️, previous ◀️, next ▶️, last ⏭️)."""
-    found = [b for b in call.buttons if (b.get("emoji") or {}).get("name") == emoji]
+def button(call: Call, label: str) -> dict[str, Any]:
+    """The button with this label (◀ previous, ▶ next, Sources, Notes, Timeline, ...)."""
+    found = [b for b in call.buttons if b.get("label") == label]
     assert len(found) == 1, call.buttons
     return found[0]
 
 
 def position(call: Call) -> str:
-    labels = [str(b.get("label")) for b in call.buttons if not b.get("emoji")]
+    labels = [str(b.get("label")) for b in call.buttons
+              if re.fullmatch(r"\d+/\d+", str(b.get("label")))]
     assert len(labels) == 1, call.buttons
     return labels[0]
+
+
+def page_labels(call: Call) -> list[str | None]:
+    """The page buttons' labels, the position shown as None."""
+    return [None if re.fullmatch(r"\d+/\d+", str(b.get("label"))) else b.get("label")
+            for b in call.buttons if b.get("label") in ("◀", "▶")
+            or re.fullmatch(r"\d+/\d+", str(b.get("label")))]
 
 
 def footer(call: Call) -> str:
@@ -114,10 +123,12 @@ async def test_read_command_answers_publicly_in_every_context(
     assert_user_visible(answer)
     pages = re.fullmatch(r"Page 1/(\d+).*", footer(answer))
     if pages:  # a long answer comes with page buttons; a short one without
-        assert len(answer.buttons) == 5
+        assert page_labels(answer) == PAGE_BUTTONS
         assert position(answer) == f"1/{pages.group(1)}"
     else:
-        assert answer.buttons == []
+        assert page_labels(answer) == []
+    ids = [b["custom_id"] for b in answer.buttons if "custom_id" in b]
+    assert len(ids) == len(set(ids)) and all(len(i) <= 100 for i in ids)
 
 
 @pytest.mark.parametrize("gateway", [False, True], ids=["tree-call", "gateway"])
@@ -128,12 +139,19 @@ async def test_who_bukele_shows_the_entity_and_a_sentence_of_the_article(
     assert [c.type for c in calls] == [CHANNEL_MESSAGE]
     embed = calls[0].embeds[0]
     assert embed["title"] == "Nayib Bukele (person)"
-    assert "President of El Salvador" in embed["description"]
-    quoted = re.findall(r"^> “(.+?)”$", calls[0].text(), flags=re.M)
+    first_sentence = re.split(r"(?<=\.)\s", embed["description"])[0]
+    assert "Nayib Bukele" in first_sentence and "President of El Salvador" in first_sentence
+    assert re.search(r"\[1\]", embed["description"]), "the answer carries its footnote markers"
+    # The sentences it rests on are one press away, privately, for anyone.
+    sources = await harness.component(
+        harness.press(calls[0], button(calls[0], "Sources"), user=P.user(name="reader")))
+    assert [c.type for c in sources] == [CHANNEL_MESSAGE] and sources[0].ephemeral
+    quoted = re.findall(r"^> “(.+?)”$", sources[0].text(), flags=re.M)
     article = " ".join((REPO / "data" / "sources" / "article.txt").read_text("utf-8").split())
     from_article = [s for s in quoted if " ".join(s.split()) in article]
     assert from_article, quoted
     assert any("Bukele" in s for s in from_article)
+    assert_user_visible(sources[0])
 
 
 async def test_who_lists_everyone_on_one_page_with_the_bundled_data(harness: Harness) -> None:
@@ -143,7 +161,7 @@ async def test_who_lists_everyone_on_one_page_with_the_bundled_data(harness: Har
     assert answer.titles == ["Who is who"]
     for name in ("Nayib Bukele", "Marco Rubio", "Maiquetía", "Alien Enemies Act"):
         assert name in answer.text()
-    assert answer.buttons == []  # 22 names fit on one page: no page buttons
+    assert page_labels(answer) == []  # 22 names fit on one page: no page buttons
 
 
 async def test_who_lists_a_long_cast_over_pages_with_buttons(tmp_data: Path,
@@ -162,7 +180,7 @@ async def test_who_lists_a_long_cast_over_pages_with_buttons(tmp_data: Path,
 
     answer = calls[0]
     assert footer(answer).startswith("Page 1/")
-    assert len(answer.buttons) == 5
+    assert page_labels(answer) == PAGE_BUTTONS
     assert_user_visible(answer)
 
 
@@ -170,18 +188,18 @@ async def test_who_lists_a_long_cast_over_pages_with_buttons(tmp_data: Path,
 
 
 @pytest.mark.parametrize("context", ["server", "dm", "group_dm", "user_install"])
-async def test_timeline_has_five_page_buttons_in_order(harness: Harness, context: str) -> None:
+async def test_timeline_has_page_buttons_and_sources(harness: Harness, context: str) -> None:
     calls = await harness.slash(P.slash_interaction("timeline", **CONTEXTS[context]))
 
     answer = calls[0]
     total = re.fullmatch(r"Page 1/(\d+)", footer(answer))
     assert total and int(total.group(1)) >= 2
-    assert [(b.get("emoji") or {}).get("name") for b in answer.buttons] == BUTTON_ORDER
+    assert page_labels(answer) == PAGE_BUTTONS
     assert position(answer) == f"1/{total.group(1)}"
-    disabled = {(b.get("emoji") or {}).get("name"): bool(b.get("disabled"))
-                for b in answer.buttons}
-    assert disabled == {"⏮️": True, "◀️": True, None: True, "▶️": False, "⏭️": False}
-    assert len({b["custom_id"] for b in answer.buttons}) == 5
+    assert button(answer, "◀").get("disabled") and not button(answer, "▶").get("disabled")
+    assert button(answer, "Sources") and button(answer, "Notes")
+    ids = [b["custom_id"] for b in answer.buttons]
+    assert len(set(ids)) == len(ids) and all(len(i) <= 100 for i in ids)
 
 
 @pytest.mark.parametrize("context", ["server", "dm", "group_dm"])
@@ -191,7 +209,7 @@ async def test_next_by_the_asker_updates_the_message_to_page_two(harness: Harnes
     first = (await harness.slash(ask))[0]
     total = footer(first).split("/")[1]
 
-    press = harness.press(first, button(first, "▶️"), user=asker(ask), **CONTEXTS[context])
+    press = harness.press(first, button(first, "▶"), user=asker(ask), **CONTEXTS[context])
     calls = await harness.component(press)
 
     assert [c.type for c in calls] == [UPDATE_MESSAGE]
@@ -199,38 +217,48 @@ async def test_next_by_the_asker_updates_the_message_to_page_two(harness: Harnes
     assert footer(page) == f"Page 2/{total}"
     assert page.embeds[0]["fields"] != first.embeds[0]["fields"]
     assert position(page) == f"2/{total}"
-    assert not button(page, "◀️").get("disabled")
+    assert not button(page, "◀").get("disabled")
     assert_user_visible(page)
-
-
-async def test_last_then_first_buttons_jump_to_the_ends(harness: Harness) -> None:
-    ask = P.slash_interaction("timeline")
-    first = (await harness.slash(ask))[0]
-    total = footer(first).split("/")[1]
-
-    last = (await harness.component(harness.press(first, button(first, "⏭️"), user=asker(ask))))
-    assert footer(last[0]) == f"Page {total}/{total}"
-    assert button(last[0], "▶️").get("disabled") and button(last[0], "⏭️").get("disabled")
-    back = await harness.component(harness.press(first, button(first, "⏮️"), user=asker(ask)))
+    back = await harness.component(
+        harness.press(page, button(page, "◀"), user=asker(ask), **CONTEXTS[context]))
     assert footer(back[0]) == f"Page 1/{total}"
+    assert back[0].embeds == first.embeds
+
+
+async def test_the_last_page_disables_next(harness: Harness) -> None:
+    ask = P.slash_interaction("timeline")
+    page = (await harness.slash(ask))[0]
+    total = int(footer(page).split("/")[1])
+    for _ in range(total - 1):
+        page = (await harness.component(harness.press(page, button(page, "▶"),
+                                                      user=asker(ask))))[0]
+    assert footer(page) == f"Page {total}/{total}"
+    assert button(page, "▶").get("disabled") and not button(page, "◀").get("disabled")
 
 
 @pytest.mark.parametrize("context", ["server", "group_dm"])
-async def test_another_user_cannot_turn_the_pages(harness: Harness, context: str) -> None:
+async def test_someone_else_gets_their_own_ephemeral_copy(harness: Harness,
+                                                          context: str) -> None:
     ask = P.slash_interaction("timeline", **CONTEXTS[context])
     first = (await harness.slash(ask))[0]
     stranger = P.user(name="stranger")
 
-    refused = await harness.component(
-        harness.press(first, button(first, "▶️"), user=stranger, **CONTEXTS[context]))
+    copy = await harness.component(
+        harness.press(first, button(first, "▶"), user=stranger, **CONTEXTS[context]))
 
-    assert [c.type for c in refused] == [CHANNEL_MESSAGE]
-    assert refused[0].ephemeral
-    assert refused[0].body["content"] == NOT_YOURS
-    assert mention_problems(refused[0].body) == []
-    # The page did not move: the asker's next press still goes from page 1 to page 2.
+    assert [c.type for c in copy] == [CHANNEL_MESSAGE]
+    assert copy[0].ephemeral
+    assert NOT_YOURS in copy[0].body["content"]
+    assert footer(copy[0]).startswith("Page 2/")
+    assert mention_problems(copy[0].body) == []
+    # The copy is the stranger's own: its buttons turn its pages for them.
+    turned = await harness.component(
+        harness.press(copy[0], button(copy[0], "◀"), user=stranger, **CONTEXTS[context]))
+    assert [c.type for c in turned] == [UPDATE_MESSAGE]
+    assert footer(turned[0]).startswith("Page 1/")
+    # The asker's message did not move: their next press still goes from page 1 to page 2.
     moved = await harness.component(
-        harness.press(first, button(first, "▶️"), user=asker(ask), **CONTEXTS[context]))
+        harness.press(first, button(first, "▶"), user=asker(ask), **CONTEXTS[context]))
     assert [c.type for c in moved] == [UPDATE_MESSAGE]
     assert footer(moved[0]).startswith("Page 2/")
 
@@ -241,61 +269,100 @@ async def test_pages_of_a_dm_text_answer_turn_too(harness: Harness) -> None:
     assert footer(reply).startswith("Page 1/")
 
     calls = await harness.component(
-        harness.press(reply, button(reply, "▶️"), user=author, dm=True))
+        harness.press(reply, button(reply, "▶"), user=author, dm=True))
 
     assert [c.type for c in calls] == [UPDATE_MESSAGE]
     assert footer(calls[0]).startswith("Page 2/")
 
 
-@pytest.fixture
-def quick_page_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
-    """Page views time out after 0.05 s instead of 5 minutes (PageView's keyword default)."""
-    page_view = send.PageView  # the class the send path uses
-    defaults = page_view.__init__.__kwdefaults__
-    assert defaults is not None and "timeout" in defaults
-    monkeypatch.setitem(defaults, "timeout", 0.05)
-    return 0.05
+async def test_notes_show_the_discrepancy_in_full_privately(harness: Harness) -> None:
+    card = (await harness.slash(P.slash_interaction("who", {"name": "Rubio"})))[0]
+    flag = [line for line in card.text().splitlines() if line.startswith("📌")]
+    assert flag and "Marc Rubio" in flag[0], "the correction stands beside the fact"
+
+    notes = await harness.component(harness.press(card, button(card, "Notes"), user=P.user()))
+
+    assert [c.type for c in notes] == [CHANNEL_MESSAGE] and notes[0].ephemeral
+    text = notes[0].text()
+    assert "Spelling of the Secretary of State's name" in text
+    assert "Marc Rubio" in text and "Marco Rubio" in text
+    assert_user_visible(notes[0])
 
 
-def removes_buttons(name: str) -> Any:
-    """A wait_for predicate: an edit named `name` that leaves no components."""
-    return lambda calls: any(c.name == name and c.payload.get("components") == []
-                             for c in calls)
+async def test_sources_carry_a_link_button_where_an_address_is_known(harness: Harness) -> None:
+    card = (await harness.slash(P.slash_interaction("deal")))[0]
+    sources = (await harness.component(
+        harness.press(card, button(card, "Sources"), user=P.user())))[0]
+    links = [b for b in sources.buttons if b.get("style") == 5]
+    assert links and all(b["url"].startswith("http") and "custom_id" not in b for b in links)
 
 
-async def test_page_buttons_of_a_response_are_removed_when_they_time_out(
-        harness: Harness, quick_page_timeout: float) -> None:
-    first = (await harness.slash(P.slash_interaction("timeline")))[0]
-    assert first.buttons
-
-    await harness.wait_for(removes_buttons("edit_original_interaction_response"))
-    edit = [c for c in harness.calls if c.name == "edit_original_interaction_response"][0]
-    assert edit.ids["token"] == harness.sent_by_token[first.ids["token"]]["token"]
-
-
-async def test_page_buttons_of_a_dm_reply_are_removed_when_they_time_out(
-        harness: Harness, quick_page_timeout: float) -> None:
-    reply = messages(await harness.message(P.message_create("timeline")))[0]
-    assert reply.buttons
-
-    name = "PATCH /channels/{channel_id}/messages/{message_id}"
-    await harness.wait_for(removes_buttons(name))
-    edit = [c for c in harness.calls if c.name == name][0]
-    assert reply.message is not None
-    assert edit.ids["url"].endswith(f"/messages/{reply.message['id']}")
+@pytest.mark.parametrize(("label", "title"), [("Timeline", "Timeline: Nayib Bukele"),
+                                              ("Quotes", "What Nayib Bukele said")])
+async def test_a_persons_related_buttons_answer_privately(harness: Harness, label: str,
+                                                          title: str) -> None:
+    card = (await harness.slash(P.slash_interaction("who", {"name": "Bukele"})))[0]
+    calls = await harness.component(harness.press(card, button(card, label), user=P.user()))
+    assert [c.type for c in calls] == [CHANNEL_MESSAGE] and calls[0].ephemeral
+    assert calls[0].titles == [title]
 
 
-async def test_page_buttons_of_a_followup_are_removed_when_they_time_out(
-        harness: Harness, quick_page_timeout: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(send, "DEFER_AFTER", 0.0)
-    calls = await harness.slash(P.slash_interaction("timeline"))
-    followup = [c for c in calls if c.name == "execute_webhook"][0]
-    assert followup.buttons
+async def test_a_transfer_answer_has_a_deal_button(harness: Harness) -> None:
+    reply = messages(await harness.message(
+        P.message_create("how many prisoners were sent to Venezuela?")))[0]
+    deal = await harness.component(harness.press(reply, button(reply, "Deal"), user=P.user(),
+                                                 dm=True))
+    assert "prisoner exchange" in deal[0].titles[0]
 
-    await harness.wait_for(removes_buttons("edit_webhook_message"))
-    edit = [c for c in harness.calls if c.name == "edit_webhook_message"][0]
-    assert followup.message is not None
-    assert edit.ids["message_id"] == int(followup.message["id"])
+
+async def test_a_press_from_an_older_data_version_says_so_and_shows_the_current_answer(
+        harness: Harness) -> None:
+    ask = P.slash_interaction("timeline")
+    first = (await harness.slash(ask))[0]
+    target = decode(button(first, "▶")["custom_id"])
+    assert target is not None and target.ask is not None
+    old = encode("c", "n", target.owner, "deadbeef", 2, target.ask)
+    button(first, "▶")["custom_id"] = old  # the message as sent before the data changed
+
+    calls = await harness.component(harness.press(first, old, user=asker(ask)))
+
+    assert [c.type for c in calls] == [UPDATE_MESSAGE]
+    assert STALE in calls[0].body["content"]
+    assert footer(calls[0]).startswith("Page 1/")
+    assert decode(button(calls[0], "▶")["custom_id"]).version == target.version  # type: ignore[union-attr]
+
+
+async def test_a_long_question_rides_in_the_footer_and_still_turns(harness: Harness) -> None:
+    query = ("Alien Enemies Act deportation Venezuela El Salvador prisoners Cecot exchange "
+             "Bukele Rubio Trump Maiquetía Caracas political prisoners United States nationals")
+    assert 100 < len(query) <= 200
+    ask = P.slash_interaction("search", {"query": query})
+    first = (await harness.slash(ask))[0]
+    assert footer(first).endswith(f"Asked: {query}")
+    assert all(len(b["custom_id"]) <= 100 for b in first.buttons if "custom_id" in b)
+
+    sources = await harness.component(harness.press(first, button(first, "Sources"),
+                                                    user=asker(ask)))
+    assert sources[0].titles[0].startswith("Sources: Search:")
+    assert sources[0].ephemeral and "> “" in sources[0].text()
+
+    # A message whose footer no longer matches the digest gets a clear message, not an answer.
+    first.body["embeds"][0]["footer"]["text"] = "Asked: something else"
+    first.message["embeds"] = first.body["embeds"]  # type: ignore[index]
+    lost = await harness.component(harness.press(first, button(first, "Sources"),
+                                                 user=asker(ask)))
+    assert lost[0].ephemeral and LOST in lost[0].text()
+
+
+async def test_no_view_object_is_kept_per_message(harness: Harness) -> None:
+    ask = P.slash_interaction("timeline")
+    first = (await harness.slash(ask))[0]
+    await harness.component(harness.press(first, button(first, "▶"), user=asker(ask)))
+    await harness.message(P.message_create("timeline"))
+
+    store = harness.state._view_store
+    assert store._views == {} and store._synced_message_views == {}
+    assert harness.state.persistent_views == []
 
 
 @pytest.mark.parametrize(("name", "options", "title"), READ_COMMANDS)
@@ -440,7 +507,7 @@ async def test_a_failing_dm_answer_says_so_without_details_and_logs_it(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("index corrupted at /srv/secret")
 
-    monkeypatch.setattr(cog_module(harness, "Conversation"), "answer_text", broken)
+    monkeypatch.setattr(cog_module(harness, "Conversation"), "answer_ask", broken)
     caplog.set_level(logging.ERROR)
 
     calls = await harness.message(P.message_create("who is bukele?"))
@@ -480,7 +547,7 @@ async def test_a_failing_command_answers_politely_and_logs_the_traceback(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database exploded at /srv/secret/path")
 
-    monkeypatch.setattr(send, "answer_request", broken)
+    monkeypatch.setattr(send, "answer_ask", broken)
     caplog.set_level(logging.INFO)
 
     calls = await harness.slash(P.slash_interaction(command, options))
@@ -507,7 +574,7 @@ async def test_a_failure_after_deferring_is_reported_in_an_ephemeral_followup(
         await release.wait()
         raise RuntimeError("late failure")
 
-    monkeypatch.setattr(send, "answer_request", slow_then_broken)
+    monkeypatch.setattr(send, "answer_ask", slow_then_broken)
     caplog.set_level(logging.ERROR)
     before = asyncio.all_tasks()
     harness.start_dispatch(P.slash_interaction("who", {"name": "Bukele"}))
@@ -527,14 +594,14 @@ async def test_a_failure_after_deferring_is_reported_in_an_ephemeral_followup(
 async def test_a_slow_answer_is_deferred_then_sent_as_a_followup(
         harness: Harness, monkeypatch: pytest.MonkeyPatch, context: str) -> None:
     monkeypatch.setattr(send, "DEFER_AFTER", 0.05)
-    real = send.answer_request
+    real = send.answer_ask
     release = asyncio.Event()
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
         await release.wait()  # held until the test has seen the defer
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(send, "answer_request", slow)
+    monkeypatch.setattr(send, "answer_ask", slow)
     ask = P.slash_interaction("timeline", **CONTEXTS[context])
     before = asyncio.all_tasks()
     harness.start_dispatch(ask)
@@ -550,10 +617,10 @@ async def test_a_slow_answer_is_deferred_then_sent_as_a_followup(
     assert followup.ids["token"] == ask["token"] and followup.ids["wait"]
     assert followup.titles == ["Timeline"] and not followup.ephemeral
     assert_user_visible(followup)
-    assert len(followup.buttons) == 5
+    assert page_labels(followup) == PAGE_BUTTONS
     # The buttons of a followup work as well: they edit that message.
     calls = await harness.component(
-        harness.press(followup, button(followup, "▶️"), user=asker(ask), **CONTEXTS[context]))
+        harness.press(followup, button(followup, "▶"), user=asker(ask), **CONTEXTS[context]))
     assert [c.type for c in calls] == [UPDATE_MESSAGE]
     assert footer(calls[0]).startswith("Page 2/")
 

@@ -161,16 +161,30 @@ def footnote_pages(pages: Pages, sources: Sequence[SourceView], title: str) -> P
                                       notes=pages.notes))
 
 
+def link(url: str | None) -> str | None:
+    """A source's address as a link button can open it (the data may omit the scheme)."""
+    if not url or " " in url:
+        return None
+    if url.startswith(("https://", "http://")):
+        return url
+    host = url.split("/", 1)[0]
+    return f"https://{url}" if "." in host else None
+
+
 def _add_links(payload: Payload, cites: Sequence[Citation],
                sources: Sequence[SourceView]) -> None:
+    """Link buttons for the sources cited on this page, and those they report."""
     urls: dict[str, str] = {}
     for item in payload["embeds"][0].get("fields", []):
         head = item["name"].split("]", 1)[0].lstrip("[")
         if not head.isdigit() or not 0 < int(head) <= len(cites):
             continue
-        source = _source_of(cites[int(head) - 1], sources)
-        if source is not None and source.url and source.url.startswith(("https://", "http://")):
-            urls.setdefault(source.url, source.title)
+        c = cites[int(head) - 1]
+        cited = [_source_of(c, sources)] + [s for s in sources if s.publisher in c.reported_by]
+        for source in cited:
+            address = link(source.url) if source is not None else None
+            if source is not None and address:
+                urls.setdefault(address, source.publisher)
     if urls:
         payload["components"] = [{"type": 1, "components": [
             {"type": 2, "style": 5, "label": clip(name, 80), "url": url}
