@@ -18,7 +18,7 @@ from .briefing.loader import BriefingError, briefing_files, load_all
 from .briefing.schema import json_schema
 from .briefing.store import Store
 from .render.terminal import to_text
-from .router import answer_text
+from .requests import answer_ask, stamped, typed_ask
 from .settings import SettingError, Settings
 
 
@@ -54,7 +54,8 @@ async def _ask(settings: Settings, text: str, as_json: bool) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        pages = await answer_text(store, text)
+        ask = typed_ask(text)
+        pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
     finally:
         await store.close()
     if as_json:

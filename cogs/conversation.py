@@ -13,7 +13,8 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.client import BriefingBot
-from bot.discord_app.send import answer_ask, reply_pages, send_notice, typed_ask
+from bot.discord_app.send import reply_pages, send_notice
+from bot.requests import answer_ask, typed_ask
 
 log = logging.getLogger(__name__)
 

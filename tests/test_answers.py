@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot import __version__
-from bot.briefing.store import Snapshot, Store
 from bot.briefing.records import EntityView, TransferView
+from bot.briefing.store import Snapshot, Store
 from bot.render import answers
 from bot.render.terminal import to_text
 from tests.briefing_data import (
@@ -37,6 +37,7 @@ from tests.discord_limits import (
     plain,
     texts,
 )
+from tests.reachable import Reached, markers, reach
 
 MARKDOWN_CHARS = set("\\*_~`|>#[]()-")
 ZERO_WIDTH = "\u200b"
@@ -232,10 +233,15 @@ async def test_every_entity_answer_fits_discord(store: Store, ident: str) -> Non
 @pytest.mark.parametrize("ident", ENTITY_IDS)
 async def test_entity_answers_cite_whole_sentences_of_their_sources(store: Store,
                                                                     ident: str) -> None:
-    text = texts(await entity_pages(store, ident))
+    reached = await reach(store, await entity_pages(store, ident))
+    text = texts(reached.sources)
     citations = cited(text)
     assert citations, "an entity answer cites its sources"
     assert len(citations) == quoted_lines(text), "every quoted line is one whole citation"
+    assert len({s for s, _ in citations}) == len(citations), "each sentence once per answer"
+    assert quoted_lines(texts(reached.card)) == 0, "the card quotes no source sentence"
+    assert set(markers(texts(reached.card))) == set(range(1, len(citations) + 1)), \
+        "every marker on the card points to a footnote, and every footnote is used"
     for sentence, attribution in citations:
         source = origin_source(attribution)
         assert source["id"] in ("article", "record"), "only a source whose text is held is quoted"
@@ -251,20 +257,17 @@ async def test_entity_answers_cite_whole_sentences_of_their_sources(store: Store
 @pytest.mark.parametrize("ident", ENTITY_IDS)
 async def test_who_this_is_rests_on_the_entitys_own_evidence(store: Store, ident: str) -> None:
     evidence = entity(ident)["evidence"]
-    pages = await entity_pages(store, ident)
-    first = fields(pages)[0]
-    shown = cited(first["value"])
-    assert shown, "the first section cites who this is"
-    # Each citation shown is the sentence around the next evidence quote, in the YAML's order,
-    # and what is not shown is counted rather than dropped silently.
-    assert len(shown) <= len(evidence)
-    for (sentence, attribution), item in zip(shown, evidence[:len(shown)], strict=True):
-        assert collapse(item["quote"]) in collapse(sentence)
-        assert origin_source(attribution)["id"] == item["source"]
-    hidden = len(evidence) - len(shown)
-    if hidden:
-        assert re.search(rf"\b{hidden}\b", first["value"].split("\n")[-1]), \
-            f"{hidden} more citation(s) are counted"
+    reached = await reach(store, await entity_pages(store, ident))
+    description = embeds(reached.card)[0]["description"]
+    (answer_line,) = [line for line in description.split("\n")
+                      if line.startswith(f"**{name_of(ident)}**")]
+    shown = reached.resolve(answer_line)
+    assert shown, "the direct answer carries the markers of who this is"
+    # Every piece of the entity's own evidence is behind a marker of the answer's first line.
+    for item in evidence:
+        assert any(collapse(item["quote"]) in collapse(sentence)
+                   and origin_source(attribution)["id"] == item["source"]
+                   for sentence, attribution in shown), item["quote"]
 
 
 # ------------------------------------------------------------------------------ doubt is marked
@@ -278,15 +281,16 @@ CLAIM_CASES = [(c["id"], e) for c in briefing()["claims"]
 async def test_claims_are_shown_as_claims_with_their_status(store: Store, claim_id: str,
                                                             ident: str) -> None:
     claim = by_id("claims", claim_id)
-    pages = await entity_pages(store, ident)
-    (item,) = field_with(pages, collapse(claim["text"]))
+    reached = await reach(store, await entity_pages(store, ident))
+    (item,) = field_with(reached.card, collapse(claim["text"]))
     claim_line = next(line for line in item["value"].split("\n")
                       if collapse(claim["text"]) in plain(line))
     # On the claim's own line: how sure it is, and whose claim it is.
     assert claim["status"] in claim_line.casefold()
     assert name_of(claim["claimant"]) in claim_line
     support = [collapse(e["quote"]) for e in claim["evidence"]]
-    assert any(any(q in collapse(s) for q in support) for s, _ in cited(item["value"]))
+    own = claim_line.split(" · against it:")[0]
+    assert any(any(q in collapse(s) for q in support) for s, _ in reached.resolve(own))
 
 
 async def test_the_tren_de_aragua_claim_is_disputed_and_cites_the_contrary(store: Store) -> None:
@@ -294,15 +298,15 @@ async def test_the_tren_de_aragua_claim_is_disputed_and_cites_the_contrary(store
                 if "tren-de-aragua" in c.get("about", []) and c["claimant"] == "bukele"]
     assert claim["status"] == "disputed" and claim["contradicting"]
     for ident in ("tren-de-aragua", "bukele"):
-        pages = await entity_pages(store, ident)
-        (item,) = field_with(pages, collapse(claim["text"]))
-        value = item["value"]
-        lines = value.split("\n")
-        claim_at = next(i for i, line in enumerate(lines)
-                        if collapse(claim["text"]) in plain(line))
-        assert "disputed" in lines[claim_at].casefold()
-        after = "\n".join(lines[claim_at + 1:])
-        contrary = cited(after)
+        reached = await reach(store, await entity_pages(store, ident))
+        (item,) = field_with(reached.card, collapse(claim["text"]))
+        (line,) = [ln for ln in item["value"].split("\n") if collapse(claim["text"]) in plain(ln)]
+        assert "disputed" in line.casefold()
+        # The claim's own source first, then what contradicts it, on the claim's line.
+        own, against_marks = line.split(" · against it:")
+        support = collapse(claim["evidence"][0]["quote"])
+        assert any(support in collapse(s) for s, _ in reached.resolve(own))
+        contrary = reached.resolve(against_marks)
         for against in claim["contradicting"]:
             quote = collapse(against["quote"])
             hits = [(s, a) for s, a in contrary if quote in collapse(s)]
@@ -311,10 +315,11 @@ async def test_the_tren_de_aragua_claim_is_disputed_and_cites_the_contrary(store
             assert collapse(sentence) in source_text(against["source"])
             reporters = [by_id("sources", r)["publisher"] for r in against.get("reported_by", [])]
             assert all(r in attribution for r in reporters), "who reported it is named"
-        # The support comes before the contrary: the claim is not confused with its rebuttal.
-        support = collapse(claim["evidence"][0]["quote"])
-        order = [support in collapse(s) for s, _ in cited(after)]
-        assert order and order[0], "the claim's own source is cited first"
+
+
+def note_field(reached: Reached, topic: str) -> dict[str, Any]:
+    (item,) = [i for i in fields(reached.notes) if topic in i["name"]]
+    return item
 
 
 async def test_rubios_answer_shows_the_articles_spelling_and_the_records_correction(
@@ -323,42 +328,43 @@ async def test_rubios_answer_shows_the_articles_spelling_and_the_records_correct
     (note,) = notes_for("rubio")
     article_quote = collapse(note["source_says"]["evidence"][0]["quote"])
     assert "Marc Rubio" in article_quote and rubio["name"] == "Marco Rubio"
-    pages = await entity_pages(store, "rubio")
-    text = texts(pages)
-    assert rubio["name"] in embeds(pages)[0]["title"]
-    # The article's own sentence, misspelling and all, is quoted from the article ...
-    from_article = [s for s, a in cited(text) if origin_source(a)["id"] == "article"]
+    reached = await reach(store, await entity_pages(store, "rubio"))
+    assert rubio["name"] in embeds(reached.card)[0]["title"]
+    # The correction is one line beside the fact, on the first page ...
+    description = embeds(reached.card)[0]["description"]
+    (flag,) = [line for line in description.split("\n") if line.startswith("📌")]
+    assert "Marc Rubio" in flag and "Marco Rubio" in flag
+    # ... the article's own sentence, misspelling and all, is quoted from the article ...
+    from_article = [s for s, a in cited(texts(reached.sources))
+                    if origin_source(a)["id"] == "article"]
     assert any(article_quote in s and "Marco Rubio" not in s for s in from_article)
-    # ... and the note that corrects it shows both sides together, the record cited.
-    notes = field_with(pages, collapse(note["record_says"]["text"]))
-    assert notes, "the correction is shown"
+    # ... and the note shows both sides together, the record cited.
+    item = note_field(reached, note["topic"])
+    value = plain(item["value"])
+    assert collapse(note["source_says"]["text"]) in value
+    assert collapse(note["record_says"]["text"]) in value
     record_quote = collapse(note["record_says"]["evidence"][0]["quote"])
-    for item in notes:
-        value = plain(item["value"])
-        assert collapse(note["source_says"]["text"]) in value
-        assert "Marc Rubio" in value and "Marco Rubio" in value
-        assert any(record_quote in collapse(s) and origin_source(a)["id"] == "record"
-                   for s, a in cited(item["value"]))
+    record_line = next(ln for ln in item["value"].split("\n") if ln.startswith("Record:"))
+    assert any(record_quote in collapse(s) and origin_source(a)["id"] == "record"
+               for s, a in reached.resolve(record_line))
 
 
 async def test_trumps_answer_carries_the_former_president_discrepancy(store: Store) -> None:
     (note,) = notes_for("trump")
     assert "former US President" in note["source_says"]["text"]
-    pages = await entity_pages(store, "trump")
-    text = texts(pages)
+    reached = await reach(store, await entity_pages(store, "trump"))
     # The article's wrong title is quoted as the article prints it ...
     assert any("former US President" in s and origin_source(a)["id"] == "article"
-               for s, a in cited(text))
-    # ... and the note stands in the answer with both sides and the record's citation.
-    notes = field_with(pages, collapse(note["record_says"]["text"]))
-    assert notes, "the correction is shown"
+               for s, a in cited(texts(reached.sources)))
+    assert any(line.startswith("📌") for line in texts(reached.card).split("\n"))
+    # ... and the note, one press away, has both sides and the record's citation.
+    item = note_field(reached, note["topic"])
+    value = plain(item["value"])
+    assert collapse(note["source_says"]["text"]) in value
     record_quotes = [collapse(e["quote"]).rstrip(".") for e in note["record_says"]["evidence"]]
-    for item in notes:
-        value = plain(item["value"])
-        assert collapse(note["source_says"]["text"]) in value
-        assert note["topic"] in value
-        assert any(any(q in collapse(s) for q in record_quotes)
-                   and origin_source(a)["id"] == "record" for s, a in cited(item["value"]))
+    record_line = next(ln for ln in item["value"].split("\n") if ln.startswith("Record:"))
+    assert any(any(q in collapse(s) for q in record_quotes) and origin_source(a)["id"] == "record"
+               for s, a in reached.resolve(record_line))
 
 
 # ------------------------------------------------------------------------------ the deal
@@ -367,7 +373,7 @@ async def test_trumps_answer_carries_the_former_president_discrepancy(store: Sto
 async def test_the_deal_answer_shows_every_transfer_with_its_figures(store: Store) -> None:
     deal = briefing()["deal"]
     async with store.snapshot() as snap:
-        pages = [p for d in await snap.deals() for p in answers.deal_answer(d)]
+        pages = answers.deals_answer(await snap.deals(), await snap.timeline())
     assert_valid(pages)
     lines = [plain(line) for line in texts(pages).split("\n")]
     assert any(deal["title"] in embed["title"] for embed in embeds(pages))
@@ -390,13 +396,25 @@ async def test_the_deal_answer_names_the_alien_enemies_act_as_legal_basis(store:
     law = name_of(basis["law"])
     assert law == "Alien Enemies Act"
     async with store.snapshot() as snap:
-        pages = [p for d in await snap.deals() for p in answers.deal_answer(d)]
-    (item,) = field_with(pages, collapse(basis["text"]))
+        pages = answers.deals_answer(await snap.deals(), await snap.timeline())
+    reached = await reach(store, pages)
+    (item,) = field_with(reached.card, collapse(basis["text"]))
     assert "legal basis" in item["name"].casefold()
     assert law in plain(item["value"])
     quote = collapse(basis["evidence"][0]["quote"])
     assert any(quote in collapse(s) and collapse(s) in source_text("article")
-               for s, _ in cited(item["value"]))
+               for s, _ in reached.resolve(item["value"]))
+
+
+async def test_the_deal_card_says_who_gave_what_to_whom_when_and_where(store: Store) -> None:
+    async with store.snapshot() as snap:
+        pages = answers.deals_answer(await snap.deals(), await snap.timeline())
+    first = embeds(pages)[0]
+    lead = plain(first["description"]).split("\n")[0]
+    assert "18 July 2025" in lead and "El Salvador" in lead and "Venezuela" in lead
+    gave = plain(first["fields"][0]["value"])
+    for t in briefing()["deal"]["transfers"]:
+        assert f"{name_of(t['giver'])} → {name_of(t['receiver'])}" in gave, t["id"]
 
 
 async def test_transfer_answer_shows_each_figure_of_every_transfer_it_is_given(
@@ -427,22 +445,19 @@ async def test_a_single_transfer_answer_carries_its_record_note(store: Store) ->
     for t in briefing()["deal"]["transfers"]:
         pages = answers.transfer_answer([transfers[t["id"]]], f"how many {t['what']}?")
         assert_valid(pages)
-        text = plain(texts(pages))
-        assert shows_figure(embeds(pages)[0].get("description", ""), t["quantity"]["value"])
+        reached = await reach(store, pages)
+        description = embeds(pages)[0].get("description", "")
+        assert shows_figure(description, t["quantity"]["value"])
         for note in notes_for(t["id"]):
-            assert collapse(note["record_says"]["text"]) in text
-        # The first section is where the figure comes from: the transfer's own evidence.
-        first = fields(pages)[0]["value"]
-        shown = cited(first)
-        evidence = t["evidence"]
-        assert 0 < len(shown) <= len(evidence)
-        for (sentence, attribution), item in zip(shown, evidence[:len(shown)], strict=True):
-            assert collapse(item["quote"]) in collapse(sentence)
-            assert collapse(sentence) in source_text(item["source"])
-            assert origin_source(attribution)["id"] == item["source"]
-        hidden = len(evidence) - len(shown)
-        if hidden:
-            assert re.search(rf"\b{hidden}\b", first.split("\n")[-1])
+            assert "📌" in description, "the note is flagged beside the figure"
+            assert collapse(note["record_says"]["text"]) in plain(texts(reached.notes))
+        # The figure's markers point to the transfer's own evidence, each from its source.
+        shown = reached.resolve(description.split("\n")[0])
+        for item in t["evidence"]:
+            assert any(collapse(item["quote"]) in collapse(sentence)
+                       and collapse(sentence) in source_text(item["source"])
+                       and origin_source(attribution)["id"] == item["source"]
+                       for sentence, attribution in shown), item["quote"]
 
 
 # ------------------------------------------------------------------------------ sources

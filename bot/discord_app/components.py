@@ -34,9 +34,10 @@ from bot.render.buttons import (
 )
 from bot.render.cards import card_title, footnote_pages, note_pages
 from bot.render.pages import Pages
+from bot.requests import respond_to
 
 from .message import message_kwargs
-from .send import respond_to, send_notice
+from .send import send_notice
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import discord
 
-from bot.briefing.store import Snapshot, Store
+from bot.briefing.store import Store
 from bot.render.answers import message_answer
-from bot.render.buttons import TYPED, Ask, stamp
+from bot.render.buttons import Ask, stamp
 from bot.render.pages import Pages, Payload
-from bot.router import Intent, clean, parse, respond
+from bot.requests import answer_ask, command_ask
+from bot.router import Intent
 
 from .message import is_ephemeral, message_kwargs
 
@@ -27,46 +28,6 @@ log = logging.getLogger(__name__)
 
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
 MAX_TEXT_REPLIES = 5  # pages sent as separate messages where buttons cannot re-answer
-VERSION = 8  # hex characters of the data's content hash that a button carries
-
-
-def data_version(snap: Snapshot) -> str:
-    """A short name for the data a snapshot holds: the start of its content hash."""
-    return (snap.meta.get("content_hash") or "")[:VERSION].lower()
-
-
-def command_ask(intent: Intent, arg: str | None = None) -> Ask:
-    """The request of a slash command, as its buttons re-ask it."""
-    return Ask(str(intent), clean(arg or ""))
-
-
-def typed_ask(text: str) -> Ask:
-    """The request of a typed question (a DM or a mention), as its buttons re-ask it."""
-    return Ask(TYPED, clean(text))
-
-
-async def respond_to(snap: Snapshot, ask: Ask) -> Pages:
-    """The router's answer to `ask` from one snapshot, marked with the snapshot's version.
-
-    Raises ValueError for an intent the router does not know (a button of an older build).
-    """
-    if ask.intent == TYPED:
-        request = parse(ask.arg)
-        pages = await respond(snap, request.intent, request.arg, question=request.question)
-    else:
-        pages = await respond(snap, Intent(ask.intent), ask.arg)
-    if not isinstance(pages, Pages):
-        pages = Pages.of(list(pages))
-    pages.version = data_version(snap)  # the same for every caller: pages live in one snapshot
-    return pages
-
-
-async def answer_ask(store: Store, ask: Ask) -> Pages:
-    """Answer a request from the store's current snapshot."""
-    async with store.snapshot() as snap:
-        return await respond_to(snap, ask)
-
-
 def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload:
     """The message to send first: page 1 with its buttons, for this asker."""
     if ask is None or not isinstance(pages, Pages):

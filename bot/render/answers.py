@@ -182,7 +182,7 @@ def entity_list_answer(items: Sequence[EntitySummary]) -> list[Payload]:
     for item in items:
         roles = f" — {item.roles[0]}" if item.roles else ""
         by_kind.setdefault(item.ref.kind, []).append(f"**{item.ref.name}**{roles}")
-    sections = [Section(kind.capitalize(), [", ".join(lines)]) for kind, lines in by_kind.items()]
+    sections = [Section(kind.capitalize(), lines) for kind, lines in by_kind.items()]
     return card(Answer(
         title="Who is who", colour=Colour.person,
         intro=f"{len(items)} people, places, groups and laws in this briefing. "

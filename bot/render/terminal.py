@@ -7,6 +7,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from .buttons import button_line
+
 # Only unescaped asterisks format: a query "2*3*4" arrives escaped as "2\*3\*4".
 _BOLD = re.compile(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*")
 _ITALIC = re.compile(r"(?<![\\*])\*(?!\*)(.+?)(?<![\\*])\*(?!\*)")
@@ -52,5 +54,7 @@ def to_text(pages: Sequence[dict[str, Any]], width: int = 88) -> str:
                 lines.append("")
             if embed.get("footer"):
                 lines.append(f"  [{embed['footer']['text']}]")
+        if page.get("components"):
+            lines.append(button_line(page))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
