@@ -36,6 +36,7 @@ from tests.discord_limits import (
     plain,
     texts,
 )
+from tests.reachable import reach
 
 APPROX = r"(?:about|approximately|around|roughly|some|~|c\.)"
 
@@ -69,7 +70,8 @@ def events_shown(pages: list[dict[str, Any]]) -> list[str]:
 
 
 async def ask(store: Store, text: str) -> list[dict[str, Any]]:
-    pages = await answer_text(store, text)
+    """The answer's pages, then what its Sources and Notes buttons show."""
+    pages = (await reach(store, await answer_text(store, text))).all
     assert_valid(pages)
     assert_pings_nobody(pages)
     return pages
@@ -152,9 +154,11 @@ async def test_when_was_the_exchange(store: Store, typed: str) -> None:
     first = fields(pages)[0]
     assert date_shown(first["name"] + "\n" + first["value"], date)
     assert date_shown(texts(pages[:1]), date)
-    # The date rests on a cited sentence of the record that says it.
+    # The date rests on a cited sentence of the record that says it: a marker beside it
+    # points to that sentence on the Sources page.
+    reached = await reach(store, await answer_text(store, typed))
     assert any(collapse(s) in source_text("record") and date_shown(s, date)
-               for s in cited_sentences(first["value"]))
+               for s, _ in reached.resolve(first["value"]))
 
 
 async def test_who_is_the_secretary_of_state(store: Store) -> None:

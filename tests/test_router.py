@@ -22,6 +22,7 @@ from tests.discord_limits import (
     plain,
     texts,
 )
+from tests.reachable import reach
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -120,10 +121,15 @@ def test_clean_bounds_and_flattens_what_was_typed() -> None:
 # ------------------------------------------------------------------- the article's questions
 
 
+async def whole(store: Store, text: str) -> list[dict[str, Any]]:
+    """The answer's pages, then what its Sources and Notes buttons show."""
+    return (await reach(store, await answer_text(store, text))).all
+
+
 async def test_how_many_were_sent_to_venezuela(store: Store) -> None:
     t = next(t for t in briefing()["deal"]["transfers"] if t["receiver"] == "venezuela")
     q = t["quantity"]
-    pages = await answer_text(store, "how many prisoners were sent to Venezuela?")
+    pages = await whole(store, "how many prisoners were sent to Venezuela?")
     assert_valid(pages)
     text = plain(texts(pages))
     assert first_figure(pages) == q["value"], "the answer leads with the briefing's figure"
@@ -144,7 +150,7 @@ async def test_how_many_were_sent_to_venezuela(store: Store) -> None:
 
 async def test_how_many_americans(store: Store) -> None:
     t = next(t for t in briefing()["deal"]["transfers"] if t["receiver"] == "united-states")
-    pages = await answer_text(store, "how many Americans?")
+    pages = await whole(store, "how many Americans?")
     assert_valid(pages)
     assert first_figure(pages) == t["quantity"]["value"]
     text = plain(texts(pages))
@@ -158,7 +164,7 @@ async def test_how_many_americans(store: Store) -> None:
 async def test_who_is_the_secretary_of_state(store: Store) -> None:
     (holder,) = [e for e in briefing()["entities"]
                  if any(r["title"] == "Secretary of State" for r in e.get("roles", []))]
-    pages = await answer_text(store, "who is the secretary of state?")
+    pages = await whole(store, "who is the secretary of state?")
     assert_valid(pages)
     assert holder["name"] in pages[0]["embeds"][0]["title"]
     # The article's misspelling is shown as the article prints it, with the record beside it.
@@ -168,7 +174,7 @@ async def test_who_is_the_secretary_of_state(store: Store) -> None:
 async def test_where_did_the_plane_land(store: Store) -> None:
     (landing,) = [e for e in briefing()["events"] if "plane" in e["title"].casefold()]
     places = [name_of(p) for p in landing["where"]]
-    pages = await answer_text(store, "where did the plane land?")
+    pages = await whole(store, "where did the plane land?")
     assert_valid(pages)
     text = plain(texts(pages))
     for place in places:
@@ -181,7 +187,7 @@ async def test_where_did_the_plane_land(store: Store) -> None:
 
 async def test_which_law(store: Store) -> None:
     (basis,) = briefing()["deal"]["legal_basis"]
-    pages = await answer_text(store, "which law was used?")
+    pages = await whole(store, "which law was used?")
     assert_valid(pages)
     text = plain(texts(pages))
     assert name_of(basis["law"]) in text
@@ -190,7 +196,7 @@ async def test_which_law(store: Store) -> None:
 
 
 async def test_what_did_bukele_say(store: Store) -> None:
-    pages = await answer_text(store, "what did Bukele say?")
+    pages = await whole(store, "what did Bukele say?")
     assert_valid(pages)
     text = plain(texts(pages))
     mine = [q for q in briefing()["quotes"] if q["speaker"] == "bukele"]

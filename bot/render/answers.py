@@ -199,6 +199,12 @@ def timeline_answer(events: Sequence[EventView], actor: EntityRef | None = None,
                                      f"{actor.name if actor else 'anyone'}."))
     foot = Footnotes()
     sections = [Section(f"{short_date(e)} — {e.title}", event_lines(e, foot)) for e in events]
+    if intro and len(events) <= 3:
+        # A question ("when was the exchange?"): the events themselves are the answer.
+        intro = "\n".join(
+            fact(f"**{short_date(e)}**: {e.title}"
+                 + (f", in {names(e.where)}" if e.where else "") + ".", foot.mark(e.citations))
+            for e in events) + f"\n-# {intro}"
     dated = [e for e in events if e.date]
     span = (f", from {short_date(dated[0])} to {short_date(dated[-1])}"
             if len(dated) > 1 and dated[0].date != dated[-1].date else "")
