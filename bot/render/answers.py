@@ -177,17 +177,23 @@ def entity_answer(view: EntityView, asked: str | None = None) -> list[Payload]:
                 foot)
 
 
+KIND_GROUP = {"person": "People", "city": "Places", "country": "Places", "facility": "Places",
+              "government": "Governments and groups", "group": "Governments and groups",
+              "organisation": "Governments and groups", "law": "Laws"}
+
+
 def entity_list_answer(items: Sequence[EntitySummary]) -> list[Payload]:
-    by_kind: dict[str, list[str]] = {}
+    by_group: dict[str, list[str]] = {}
     for item in items:
         roles = f" — {item.roles[0]}" if item.roles else ""
-        by_kind.setdefault(item.ref.kind, []).append(f"**{item.ref.name}**{roles}")
-    sections = [Section(kind.capitalize(), lines) for kind, lines in by_kind.items()]
+        group = KIND_GROUP.get(item.ref.kind, item.ref.kind.capitalize())
+        by_group.setdefault(group, []).append(f"**{item.ref.name}**{roles}")
+    sections = [Section(group, lines) for group, lines in by_group.items()]
     return card(Answer(
         title="Who is who", colour=Colour.person,
         intro=f"{len(items)} people, places, groups and laws in this briefing. "
               "Ask `/who name:` for one of them.",
-        sections=sections), max_fields=25, budget=2400)
+        sections=sections))
 
 
 def timeline_answer(events: Sequence[EventView], actor: EntityRef | None = None,

@@ -1,0 +1,196 @@
+"""Answer-first cards: each command's first page within the budget, and nothing checkable lost.
+
+For every command, the set of citations and notes in the store's records behind today's answer
+(the view objects the renderer receives) is compared with what a member can reach: the card
+and the pages its Sources and Notes buttons open. The buttons' custom ids are checked too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.briefing.records import Citation, Note
+from bot.briefing.store import Snapshot, Store
+from bot.render.buttons import CARD, TYPED, Ask, decode, encode, recover, stamp
+from bot.render.cards import CARD_BUDGET, MAX_FIELDS
+from bot.render.pages import Answer, Pages, Section, embed_size, paginate
+from bot.render.terminal import to_text
+from bot.requests import respond_to
+from tests.briefing_data import collapse
+from tests.discord_limits import assert_valid, plain, texts
+from tests.reachable import reach
+
+Views = Callable[[Snapshot], Awaitable[Any]]
+
+
+def records(*objects: Any) -> tuple[set[tuple[str, str]], set[str]]:
+    """Every citation (source, sentence) and note id inside the store's records."""
+    cites: set[tuple[str, str]] = set()
+    notes: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Citation):
+            cites.add((value.source_title, collapse(value.sentence)))
+        elif isinstance(value, Note):
+            notes.add(value.id)
+            walk(value.source_citations)
+            walk(value.record_citations)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for obj in objects:
+        walk(obj)
+    return cites, notes
+
+
+async def _entity(snap: Snapshot, name: str) -> Any:
+    found = await snap.lookup(name)
+    assert found.entity is not None
+    return found.entity
+
+
+async def _speaker(snap: Snapshot, name: str) -> Any:
+    entity = await _entity(snap, name)
+    return (await snap.quotes(entity.ref),
+            [c for c in entity.claims if c.claimant == entity.ref])
+
+
+async def _transfers_to(snap: Snapshot, receiver: str) -> Any:
+    return [t for d in await snap.deals() for t in d.transfers if t.receiver.name == receiver]
+
+
+async def _event(snap: Snapshot, word: str) -> Any:
+    return [e for e in await snap.timeline() if e.id == word]
+
+
+# (what the member asks, the records behind today's answer)
+COMMANDS: dict[str, tuple[Ask, Views]] = {
+    "who Bukele": (Ask("who", "Bukele"), lambda s: _entity(s, "Bukele")),
+    "who Rubio": (Ask("who", "Rubio"), lambda s: _entity(s, "Rubio")),
+    "who Trump": (Ask("who", "Trump"), lambda s: _entity(s, "Trump")),
+    "who": (Ask("who"), lambda s: s.entities()),
+    "timeline": (Ask("timeline"), lambda s: s.timeline()),
+    "timeline Rubio": (Ask("timeline", "Rubio"), lambda s: _timeline_of(s, "Rubio")),
+    "deal": (Ask("deal"), lambda s: s.deals()),
+    "quote": (Ask("quote"), lambda s: s.quotes()),
+    "quote Bukele": (Ask("quote", "Bukele"), lambda s: _speaker(s, "Bukele")),
+    "claims": (Ask("claims"), lambda s: s.claims()),
+    "search": (Ask("search", "Alien Enemies"), lambda s: s.search("Alien Enemies")),
+    "sources": (Ask("sources"), lambda s: s.sources()),
+    "about": (Ask("about"), lambda s: s.briefings()),
+    "how many": (Ask(TYPED, "how many prisoners were sent to Venezuela?"),
+                 lambda s: _transfers_to(s, "Venezuela")),
+    "which law": (Ask(TYPED, "which law was used?"),
+                  lambda s: _legal_basis(s)),
+    "when": (Ask(TYPED, "when was the exchange?"), lambda s: _event(s, "exchange")),
+}
+
+
+async def _timeline_of(snap: Snapshot, name: str) -> Any:
+    entity = await _entity(snap, name)
+    return await snap.timeline(entity.ref)
+
+
+async def _legal_basis(snap: Snapshot) -> Any:
+    return [d.legal_basis for d in await snap.deals()]
+
+
+async def answer(store: Store, ask: Ask) -> tuple[Pages, Any]:
+    async with store.snapshot() as snap:
+        return await respond_to(snap, ask), await COMMANDS_BY_ASK[ask](snap)
+
+
+COMMANDS_BY_ASK = {ask: views for ask, views in COMMANDS.values()}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_the_first_page_is_a_short_card(store: Store, command: str) -> None:
+    pages, _ = await answer(store, COMMANDS[command][0])
+    first = stamp(pages, 0, ask=COMMANDS[command][0], owner=2**63, version=pages.version)
+    assert_valid([first])
+    embed = first["embeds"][0]
+    assert embed_size(embed) + len(first.get("content") or "") <= CARD_BUDGET, embed_size(embed)
+    assert len(embed.get("fields", [])) <= MAX_FIELDS
+    assert embed.get("description"), "a direct answer leads the card"
+    assert "> “" not in texts([first]), "no source sentence is quoted on the card"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_every_citation_and_note_of_todays_answer_is_reachable(store: Store,
+                                                                     command: str) -> None:
+    pages, views = await answer(store, COMMANDS[command][0])
+    today_cites, today_notes = records(views)
+    reached = await reach(store, pages)
+
+    shown: set[tuple[str, str]] = set()
+    for page in reached.sources:
+        for item in page["embeds"][0].get("fields", []):
+            title = item["name"].split("] ", 1)[1]
+            sentence, _ = reached.footnote(int(item["name"][1:].split("]")[0]))
+            shown.add((plain(title), collapse(sentence)))
+    assert {(plain(t), s) for t, s in today_cites} <= shown
+    assert len(shown) == len(pages.citations), "each sentence once"
+
+    assert {n.id for n in pages.notes} >= today_notes, "every note of today's answer is in Notes"
+    noted = plain(texts(reached.notes))
+    for note in pages.notes:
+        assert note.topic in noted
+        assert collapse(note.source_says) in noted and collapse(note.record_says) in noted
+
+
+@pytest.mark.parametrize("command", ["who Bukele", "timeline", "search"])
+async def test_the_buttons_hold_the_request_page_asker_and_version(store: Store,
+                                                                   command: str) -> None:
+    ask = COMMANDS[command][0]
+    pages, _ = await answer(store, ask)
+    owner = 1187000000000000123
+    first = stamp(pages, 0, ask=ask, owner=owner, version=pages.version)
+    ids = [b["custom_id"] for row in first["components"] for b in row["components"]
+           if "custom_id" in b]
+    assert ids and all(len(i) <= 100 for i in ids) and len(set(ids)) == len(ids)
+    for custom_id in ids:
+        press = decode(custom_id)
+        assert press is not None and press.owner == owner and press.version == pages.version
+    sources = next(decode(i) for i in ids if i.startswith("bb1:so:"))
+    assert sources is not None and sources.ask == ask
+
+
+def test_a_long_argument_is_a_digest_recovered_from_the_footer() -> None:
+    ask = Ask("search", "x" * 200)
+    custom_id = encode(CARD, "n", 2**64 - 1, "abcdef12", 12, ask)
+    press = decode(custom_id)
+    assert len(custom_id) <= 100 and press is not None and press.arg is None
+    assert recover(f"Page 1/2 · Asked: {ask.arg}", press) == ask.arg
+    assert recover("Page 1/2 · Asked: something else", press) is None
+    assert recover(None, press) is None
+    # An argument that starts with '#' cannot be mistaken for a digest.
+    hashed = decode(encode(CARD, "n", 1, "abc", 1, Ask("search", "#1")))
+    assert hashed is not None and hashed.arg is None
+
+
+def test_a_custom_id_that_is_not_ours_is_refused() -> None:
+    for custom_id in ["", "page:1", "bb1:zz:1:ab:1:who:x", "bb1:cn:x:ab:1:who:x",
+                      "bb1:cn:1:ZZ:1:who:x"]:
+        assert decode(custom_id) is None, custom_id
+
+
+async def test_the_terminal_shows_the_card_with_its_buttons(store: Store) -> None:
+    ask = COMMANDS["timeline"][0]
+    pages, _ = await answer(store, ask)
+    shown = to_text([stamp(pages, 0, ask=ask, owner=0, version=pages.version)])
+    assert f"[◀] [1/{len(pages)}] [▶] [Sources] [Notes]" in shown
+
+
+def test_the_page_model_still_pages_a_plain_answer() -> None:
+    """The page model other renderers use: an Answer without footnotes pages as before."""
+    pages = paginate(Answer(title="T", colour=1, intro="x", sections=[Section("S", ["a" * 900] * 9)]))
+    assert isinstance(pages, Pages) and len(pages) >= 2 and pages.citations == ()
+    assert_valid(pages)
