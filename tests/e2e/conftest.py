@@ -107,9 +107,10 @@ def buttons(data: Mapping[str, Any]) -> list[Json]:
             if c.get("type") == 2]
 
 
-def button_by_emoji(data: Mapping[str, Any], emoji: str) -> Json:
-    found = [b for b in buttons(data) if (b.get("emoji") or {}).get("name") == emoji]
-    assert len(found) == 1, f"no single {emoji} button in {buttons(data)}"
+def button_by_label(data: Mapping[str, Any], label: str) -> Json:
+    """The one button with this label (◀, ▶, Sources, Notes, ...)."""
+    found = [b for b in buttons(data) if b.get("label") == label]
+    assert len(found) == 1, f"no single {label} button in {buttons(data)}"
     return found[0]
 
 
