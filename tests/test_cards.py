@@ -191,6 +191,7 @@ async def test_the_terminal_shows_the_card_with_its_buttons(store: Store) -> Non
 
 def test_the_page_model_still_pages_a_plain_answer() -> None:
     """The page model other renderers use: an Answer without footnotes pages as before."""
-    pages = paginate(Answer(title="T", colour=1, intro="x", sections=[Section("S", ["a" * 900] * 9)]))
+    long = [Section("S", ["a" * 900] * 9)]
+    pages = paginate(Answer(title="T", colour=1, intro="x", sections=long))
     assert isinstance(pages, Pages) and len(pages) >= 2 and pages.citations == ()
     assert_valid(pages)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Self
 
 import discord
 
@@ -107,12 +107,14 @@ class _Stateless:
     target: Press
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction,
-                             item: discord.ui.Button[Any], match: re.Match[str], /) -> Any:
-        target = decode(item.custom_id or "")
-        if target is None:  # the template matched, so this cannot happen; be safe anyway
-            raise ValueError(f"not a briefing button: {item.custom_id!r}")
-        return cls(item, target)  # type: ignore[call-arg]
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /) -> Self:
+        custom_id = getattr(item, "custom_id", None) or ""
+        target = decode(custom_id)
+        if target is None or not isinstance(item, discord.ui.Button):
+            # The template matched, so this cannot happen; refuse rather than guess.
+            raise ValueError(f"not a briefing button: {custom_id!r}")
+        return cls(item, target)
 
     def __init__(self, item: discord.ui.Button[Any], target: Press) -> None:
         super().__init__(item)  # type: ignore[call-arg]

@@ -15,14 +15,12 @@ from collections.abc import Iterable, Sequence
 
 from ..briefing.records import (
     BriefingInfo,
-    Citation,
     ClaimView,
     DealView,
     EntityRef,
     EntitySummary,
     EntityView,
     EventView,
-    Note,
     Quantity,
     QuoteView,
     SearchHit,
@@ -32,6 +30,7 @@ from ..briefing.records import (
 )
 from .cards import Footnotes, card, fact
 from .pages import Answer, Colour, Payload, Related, Section, clip, paginate
+
 STATUS_MARK = {
     "disputed": "⚠️ **Disputed claim**",
     "attributed": "🗣️ **Attributed claim**",
