@@ -22,9 +22,9 @@ from bot.briefing import build
 from bot.briefing.build import build_database
 from bot.briefing.loader import BriefingError
 from bot.briefing.names import MAX_CHOICES, Name, NameIndex
+from bot.briefing.records import Citation, EntityRef
 from bot.briefing.store import Snapshot, Store, fts_query
 from bot.briefing.text import collapse, fold
-from bot.briefing.records import Citation, EntityRef
 
 REPO = Path(__file__).resolve().parents[1]
 BRIEFING_FILE = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
