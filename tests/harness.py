@@ -1,9 +1,10 @@
 """Layer-2 harness: the real BriefingBot and discord.py command tree, with a recording transport.
 
-Nothing here opens a socket. :class:`Harness` builds a real :class:`bot.discord_app.client.BriefingBot`
-from :class:`bot.settings.Settings` (a private data copy and database), runs its setup hooks
-(the store opens, every cog loads), gives the connection state the bot's user, application id
-and one guild, and then replaces the two ways discord.py talks to Discord:
+Nothing here opens a socket. :class:`Harness` builds a real
+:class:`bot.discord_app.client.BriefingBot` from :class:`bot.settings.Settings` (a private data
+copy and database), runs its setup hooks (the store opens, every cog loads), gives the
+connection state the bot's user, application id and one guild, and then replaces the two ways
+discord.py talks to Discord:
 
 * interaction callbacks and webhook calls (responses, followups, edits of them) go through the
   adapter held in ``discord.webhook.async_.async_context``; :class:`RecordingAdapter` records

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot import __version__
-from bot.briefing.store import Snapshot, Store
 from bot.briefing.records import EntityView, TransferView
+from bot.briefing.store import Snapshot, Store
 from bot.render import answers
 from bot.render.terminal import to_text
 from tests.briefing_data import (

@@ -22,8 +22,8 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_app import logs
 from bot.briefing.build import build_database
+from bot.discord_app import logs
 from bot.settings import SettingError, Settings
 from tests import payloads as P
 from tests.fakediscord import FakeDiscord
