@@ -46,6 +46,7 @@ class Interactions:
     _ids: itertools.count[int] = field(default_factory=_snowflakes)
 
     def user(self, user_id: str, name: str) -> Json:
+        """A user object, as nested in an interaction's member."""
         return {"id": user_id, "username": name, "global_name": None, "discriminator": "0",
                 "avatar": None, "public_flags": 0, "flags": 0}
 

@@ -9,9 +9,9 @@ version A" in the role; version B says B in both.
 A stream of `/who name:Bukele` runs at a fixed rate (500/s, or 70% of what the bot sustains
 for `/who` unpaced, measured just before by `bench.stack` — the row says which). During the
 stream the briefing file is rewritten to the other version and the owner sends `/admin reload
-what:data` (the same interaction Discord would send, from the user the bench gives the bot
-as OWNER_IDS), several times, A -> B -> A -> B. Each reload must be
-answered (deferred, then a followup saying "Data reloaded").
+what:data` (the same interaction Discord would send, from the user the bench gives the bot as
+OWNER_IDS), several times, A -> B -> A -> B. Each reload must be answered (deferred, then a
+followup saying "Data reloaded").
 
 An answer slower than 1.5 s is deferred by the bot (bot/discord_app/send.py) and sent as a
 followup; its content is taken from the followup in the fake's request log. Every `/who`
