@@ -60,7 +60,7 @@ class DefaultCachesBot(BenchBot):
 
     # BriefingBot declares that it returns its TrimmedState; this baseline returns the base
     # class on purpose, hence the ignore.
-    def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:  # type: ignore[override]
+    def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         # Skip BriefingBot's TrimmedState: the state AutoShardedBot builds by default.
         return super(BriefingBot, self)._get_state(**options)
 

@@ -62,6 +62,7 @@ async def stack(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
 
 
 async def respond(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
+    from bot import router
     from bot.briefing.store import Store
     from bot.router import Intent, respond
 
@@ -70,8 +71,8 @@ async def respond(kind_key: str, n: int, workdir: Path, out: Path | None) -> Non
     await store.open()
     intent, arg = {"who": (Intent.who, "Bukele"), "timeline": (Intent.timeline, None),
                    "search": (Intent.search, "Alien Enemies")}[kind_key]
+    router._answers.limit = 0  # remember nothing: profile the queries and the rendering
     async with store.snapshot() as snap:
-        snap.memo_limit = 0  # remember nothing: profile the queries and the rendering
         for _ in range(50):
             await respond(snap, intent, arg)
         prof = cProfile.Profile()
