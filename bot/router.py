@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from . import __version__
+from .briefing.records import DealView, TransferView
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
-from .briefing.records import DealView, TransferView
 from .render import answers
+from .render.cache import AnswerCache
 from .render.pages import Payload
 
 MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
@@ -114,6 +115,10 @@ async def answer_text(store: Store, text: str) -> list[Payload]:
         return await respond(snap, request.intent, request.arg, question=request.question)
 
 
+# Rendered pages by snapshot and (intent, cleaned arg, question).
+_answers: AnswerCache[tuple[Intent, str, str]] = AnswerCache()
+
+
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
                   *, question: str = "") -> list[Payload]:
     """Answer one request from one snapshot (so the answer never mixes two data versions).
@@ -123,10 +128,10 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
     """
     arg = clean(arg or "")
     key = (intent, arg, question)
-    pages: list[Payload] | None = snap.recall(key)
+    pages = _answers.get(snap, key)
     if pages is None:
         pages = await _respond(snap, intent, arg, question=question)
-        snap.remember(key, pages)
+        _answers.put(snap, key, pages)
     return pages
 
 

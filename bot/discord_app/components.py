@@ -32,6 +32,7 @@ from bot.render.buttons import (
     stamp,
     template,
 )
+from bot.render.cache import AnswerCache
 from bot.render.cards import card_title, footnote_pages, note_pages
 from bot.render.pages import Pages
 from bot.requests import respond_to
@@ -48,20 +49,23 @@ LOST = ("This button's question could not be read back from its message. "
         "Please ask again.")
 UNKNOWN = "This button belongs to an older version of the bot. Please ask again."
 
+# Sources and Notes pages, kept per snapshot like the router's answers.
+_opened: AnswerCache[tuple[str, Ask]] = AnswerCache()
+
 
 async def shown_pages(snap: Snapshot, ask: Ask, view: str) -> Pages:
     """The pages a button shows: the card, or its Sources or Notes (memoised likewise)."""
     pages = await respond_to(snap, ask)
     if view == CARD:
         return pages
-    key = ("buttons", view, ask)
-    found: Pages | None = snap.recall(key)
-    if found is None:
-        title = card_title(pages)
-        found = (footnote_pages(pages, await snap.sources(), title) if view == SOURCES
-                 else note_pages(pages, title))
-        snap.remember(key, found)
+    kept = _opened.get(snap, (view, ask))
+    if isinstance(kept, Pages):
+        return kept
+    title = card_title(pages)
+    found = (footnote_pages(pages, await snap.sources(), title) if view == SOURCES
+             else note_pages(pages, title))
     found.version = pages.version
+    _opened.put(snap, (view, ask), found)
     return found
 
 
