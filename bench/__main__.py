@@ -105,12 +105,16 @@ def _document(rows: list[Row], command: str, seconds: float, notes: list[str],
 
 
 def _view_timeout() -> float:
-    """How long the bot keeps a page view (the PageView default), for the notes."""
+    """How long the bot keeps a page view (the PageView default), for the notes; 0 once page
+    buttons are stateless and no view is kept."""
     import inspect
 
-    from bot.discord_app.components import PageView
+    from bot.discord_app import components
 
-    return float(inspect.signature(PageView.__init__).parameters["timeout"].default)
+    page_view = getattr(components, "PageView", None)
+    if page_view is None:
+        return 0.0
+    return float(inspect.signature(page_view.__init__).parameters["timeout"].default)
 
 
 def main(argv: list[str] | None = None) -> int:
