@@ -17,31 +17,41 @@ from bot.render.pages import Payload
 EPHEMERAL = 64
 
 
-def _item(component: dict[str, Any], row: int) -> discord.ui.Button[Any]:
-    url = component.get("url")
-    return discord.ui.Button(
-        style=discord.ButtonStyle(int(component.get("style", 2))),
-        label=component.get("label"), url=url,
-        custom_id=None if url else component.get("custom_id"),
-        disabled=bool(component.get("disabled")), row=row)
+class Components:
+    """A payload's action rows, handed to discord.py where it takes a `view`.
 
-
-def components_view(payload: Payload) -> discord.ui.View | None:
-    """The payload's buttons as a View that discord.py sends but never keeps.
-
-    The buttons are stateless (their custom ids say what to do, see
-    `bot.discord_app.components`); the view is stopped before it is sent, so discord.py stores
-    no view per message and nothing times out.
+    discord.py sends a view's `to_components()`; these rows are already in that form. Unlike a
+    `discord.ui.View`, this keeps nothing: it is finished and not dispatchable, so discord.py
+    stores no view per message, starts no timeout, and the object is freed by reference
+    counting alone (a View's items and its future form cycles for the garbage collector,
+    which the bench saw as long GC pauses). Presses are answered by the stateless
+    DynamicItems of `bot.discord_app.components`.
     """
+
+    __discord_ui_view__ = True  # what discord.py checks for a view
+    __slots__ = ("rows",)
+    timeout = None
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def to_components(self) -> list[dict[str, Any]]:
+        return self.rows
+
+    def is_finished(self) -> bool:
+        return True
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+    def has_components_v2(self) -> bool:
+        return False
+
+
+def components_view(payload: Payload) -> Any:
+    """The payload's buttons in the form discord.py's `view=` takes, or None without any."""
     rows = payload.get("components") or []
-    if not rows:
-        return None
-    view = discord.ui.View(timeout=None)
-    for number, row in enumerate(rows):
-        for component in row.get("components", []):
-            view.add_item(_item(component, number))
-    view.stop()
-    return view
+    return Components(rows) if rows else None
 
 
 def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:

@@ -10,20 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests import payloads as P
+from tests.discord_limits import buttons, shown_text
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 from .conftest import (
-    CHANNEL_MESSAGE,
-    EPHEMERAL,
     STEP,
-    UPDATE_MESSAGE,
     Json,
     assert_mentions_nobody,
     assert_message_within_limits,
     bot_process,
-    buttons,
     in_guild,
-    message_text,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -60,7 +57,7 @@ async def test_a_page_button_works_after_a_restart_and_after_the_data_changed(
         assert labelled(update["data"], "◀").get("disabled") is not True
         assert_message_within_limits(update["data"])
         current = fake.original_message(command["id"])
-        assert current is not None and message_text(current) == message_text(update["data"])
+        assert current is not None and shown_text(current) == shown_text(update["data"])
         shown = copy.deepcopy(current)  # the message as it now stands, page 2
 
         # Someone else pressing a button of the message gets their own copy, privately.
@@ -69,18 +66,18 @@ async def test_a_page_button_works_after_a_restart_and_after_the_data_changed(
         mine = await fake.interact(other, STEP)
         assert mine["type"] == CHANNEL_MESSAGE
         assert int(mine["data"].get("flags") or 0) & EPHEMERAL
-        assert "Only the person who asked" in message_text(mine["data"])
+        assert "Only the person who asked" in shown_text(mine["data"])
         assert footer(mine["data"]).startswith("Page 3/")
         assert_mentions_nobody(mine["data"])
         still = fake.original_message(command["id"])
-        assert still is not None and message_text(still) == message_text(update["data"])
+        assert still is not None and shown_text(still) == shown_text(update["data"])
 
         # Sources, for anyone, privately, with the sentences themselves.
         sources = await fake.interact(P.component_interaction(
             labelled(shown, "Sources")["custom_id"], shown, stranger,
             guild=P.default_guild()), STEP)
         assert int(sources["data"].get("flags") or 0) & EPHEMERAL
-        assert "> “" in message_text(sources["data"])
+        assert "> “" in shown_text(sources["data"])
         assert "[ERROR" not in bot.log and "Traceback" not in bot.log, bot.log[-3000:]
 
     # The data changes while the bot is down: the old button says so and shows the new answer.
