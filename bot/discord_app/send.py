@@ -57,13 +57,25 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
 async def answer_interaction(interaction: discord.Interaction,
                              make_pages: Callable[[], Awaitable[Sequence[Payload]]],
                              *, ephemeral: bool | None = None, ask: Ask | None = None) -> None:
-    """Compute an answer, deferring first if it is slow, then send it."""
-    task = asyncio.ensure_future(make_pages())
+    """Compute an answer, deferring first if it is slow, then send it.
+
+    The deferral is a timer, not a task racing the answer: a remembered answer (the common
+    case) is sent with no extra task, future or timeout object per interaction.
+    """
+    loop = asyncio.get_running_loop()
+    deferring: list[asyncio.Task[None]] = []
+
+    def defer() -> None:
+        deferring.append(loop.create_task(
+            interaction.response.defer(thinking=True, ephemeral=bool(ephemeral))))
+
+    timer = loop.call_later(DEFER_AFTER, defer)
     try:
-        pages = await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER)
-    except TimeoutError:
-        await interaction.response.defer(thinking=True, ephemeral=bool(ephemeral))
-        pages = await task
+        pages = await make_pages()
+    finally:
+        timer.cancel()
+        if deferring:  # a late answer (or failure) goes out after the deferral, as a followup
+            await deferring[0]
     await send_pages(interaction, pages, ephemeral=ephemeral, ask=ask)
 
 
