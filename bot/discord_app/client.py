@@ -87,7 +87,10 @@ class BriefingBot(commands.AutoShardedBot):
                             http=self.http, **options)
 
     async def setup_hook(self) -> None:
-        report = await self.store.open()
+        if self.store.last_build is None:  # `serve` opens it before connecting
+            await self.store.open(last_good=True)  # a broken file is no outage
+        report = self.store.last_build
+        assert report is not None
         log.info("briefing data %s in %.3fs (%d briefings, %d records)",
                  "built" if report.rebuilt else "reused", report.seconds, report.briefings,
                  report.records)
