@@ -16,6 +16,7 @@ from bot import __version__
 from bot.briefing.store import Store
 from bot.settings import Settings
 
+from . import expired
 from .errors import BriefingTree
 from .state import TrimmedState
 
@@ -96,6 +97,7 @@ class BriefingBot(commands.AutoShardedBot):
                  report.records)
         if not self.settings.owner_ids:
             await self._fetch_owners()
+        expired.install(self)  # every component press is answered, even with its view gone
         for name in self.extension_source():
             try:
                 await self.load_extension(name)
