@@ -459,15 +459,6 @@ def test_a_nul_byte_is_reported_by_line_and_column(tmp_data: Path) -> None:
                        "is not allowed (delete it)")
 
 
-def test_validate_and_the_build_agree_on_every_variant_here(tmp_data: Path, tmp_path: Path
-                                                            ) -> None:
-    """What validate accepts, the build stores (the bundled data, and the largest order)."""
-    edit(tmp_data, "    order: 1\n", f"    order: {2**63 - 1}\n")
-    load_all(tmp_data)
-    report = build_database(tmp_data, tmp_path / "agree.sqlite3")
-    assert report.rebuilt and report.problems == ()
-
-
 # ============================================================================ 5. ambiguity
 
 def test_a_name_shared_by_two_entities_is_refused_with_both_ids_and_lines(tmp_data: Path
