@@ -37,13 +37,12 @@ from bot.briefing.build import build_database
 from bot.briefing.loader import BriefingError, load_all
 from bot.briefing.store import Store
 from tests import payloads as P
+from tests.discord_limits import assert_pings_nobody, assert_valid
 from tests.harness import (
     CHANNEL_MESSAGE,
     UPDATE_MESSAGE,
     Call,
     Harness,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,6 +149,8 @@ async def test_an_interaction_missing_a_field_is_logged_dropped_and_answered_if_
         [answer] = calls
         assert answer.type == CHANNEL_MESSAGE and answer.ephemeral
         assert "couldn't read that request" in answer.body["content"]
+        assert_valid([answer.body])
+        assert_pings_nobody([answer.body])
         assert answer.body["allowed_mentions"]["parse"] == []
         assert answer.ids["interaction_id"] == int(payload["id"])
     await still_serving(harness)
@@ -492,6 +493,8 @@ async def test_a_press_on_a_button_nobody_handles_is_answered_once(harness: Harn
     assert answer.type == CHANNEL_MESSAGE and answer.ephemeral
     assert "This answer has expired" in answer.body["content"]
     assert "ask again" in answer.body["content"].lower()
+    assert_valid([answer.body])
+    assert_pings_nobody([answer.body])
 
 
 async def test_a_press_on_an_expired_page_view_is_answered_and_a_live_one_only_once(
@@ -514,6 +517,8 @@ async def test_a_press_on_an_expired_page_view_is_answered_and_a_live_one_only_o
     assert answer.type == CHANNEL_MESSAGE and answer.ephemeral
     assert "This answer has expired" in answer.body["content"]
     assert "ask again" in answer.body["content"].lower()
+    assert_valid([answer.body])
+    assert_pings_nobody([answer.body])
 
 
 # ============================================================================ 6. /admin shown
