@@ -11,18 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.briefing_data import BRIEFING_NAME
+from tests.discord_limits import shown_text
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE, EPHEMERAL
 
 from .conftest import (
-    BRIEFING_NAME,
-    CHANNEL_MESSAGE,
-    EPHEMERAL,
     OWNER,
     STEP,
     BotProcess,
     bot_process,
     in_guild,
-    message_text,
     wait_for_log,
 )
 
@@ -53,7 +52,7 @@ async def test_interactions_missing_each_field_leave_the_process_serving(
             assert "couldn't read that request" in answer["data"]["content"]
         # The same process answers the next member: no exit, no reconnect.
         body = await fake.interact(in_guild("who", {"name": "Bukele"}), STEP)
-        assert "Nayib Bukele" in message_text(body["data"])
+        assert "Nayib Bukele" in shown_text(body["data"])
         assert bot.running
     assert fake.identifies == 1
 
@@ -78,7 +77,7 @@ async def test_a_restart_with_a_broken_file_serves_the_last_good_data_and_tells_
         await wait_for_log(fake, second, r"serving the last good database")
         payload = in_guild("admin", subcommand="status", user=OWNER)
         body = await fake.interact(payload, STEP)
-        shown = message_text(body["data"])
+        shown = shown_text(body["data"])
         assert "Serving the last good database" in shown
         assert "unknown entity 'nobody'" in shown
     finally:
