@@ -44,7 +44,8 @@ async def test_interactions_missing_each_field_leave_the_process_serving(
         # answers are allowed (tests/test_faults.py checks that one's answer in-process).
         if missing not in ("id", "token", "type"):
             # Answerable: the user is told, privately, rather than "This interaction failed".
-            await fake.wait_until(lambda b=broken: bool(fake.callbacks_for(b["id"])), STEP,
+            iid = str(broken["id"])
+            await fake.wait_until(lambda: bool(fake.callbacks_for(iid)), STEP,  # noqa: B023
                                   f"an answer to the interaction without {missing}")
             [answer] = fake.callbacks_for(broken["id"])
             assert answer["type"] == CHANNEL_MESSAGE
