@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .briefing.build import StorageError
 from .briefing.loader import BriefingError, briefing_files, load_all
 from .briefing.schema import json_schema
 from .briefing.store import Store
@@ -53,6 +54,12 @@ async def _ask(settings: Settings, text: str, as_json: bool) -> int:
         print(f"error: the briefing data has {len(exc.problems)} problem(s):", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 1
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {file_problem(exc)}", file=sys.stderr)
+        return 1
     try:
         ask = typed_ask(text)
         pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
@@ -63,6 +70,12 @@ async def _ask(settings: Settings, text: str, as_json: bool) -> int:
     else:
         print(to_text(pages), end="")
     return 0
+
+
+def file_problem(exc: OSError) -> str:
+    """One line for a filesystem error: the path, what is wrong, what to check."""
+    where = exc.filename or "a file"
+    return f"{where}: {exc.strerror or exc}; check that it exists and this user may read it"
 
 
 def _validate(settings: Settings, files: Sequence[Path]) -> int:

@@ -2,6 +2,11 @@
 
 The text commands exist for when slash commands are not synced yet (a fresh application).
 Everything here is owner-only; refusals are logged by the check.
+
+Discord shows `/admin` only where owners work: in servers where the bot is installed, to
+members with the Administrator permission (a server can change that under Integrations), never
+in DMs, group DMs or through a user install (the `!` commands serve DMs). That is only what the
+command list shows; the owner check still runs on every use.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from bot.discord_app.send import reply_pages, send_notice, send_pages
 log = logging.getLogger("bot.security")
 
 
+@app_commands.default_permissions(administrator=True)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+@app_commands.allowed_installs(guilds=True, users=False)
 class Admin(commands.GroupCog, group_name="admin", group_description="Owner tools"):
     def __init__(self, bot: BriefingBot) -> None:
         self.bot = bot

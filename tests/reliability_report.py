@@ -3,7 +3,7 @@
     .venv/bin/python tests/reliability_report.py            # default: 60 examples per property
     HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/python tests/reliability_report.py   # the long run
 
-It runs pytest on the four files in one process (so the wall time is the suite's), reads the
+It runs pytest on the files in FILES in one process (so the wall time is the suite's), reads the
 JUnit XML (outcomes, times, and the figures tests record with ``record_property``) and
 Hypothesis's statistics (how many generated inputs each property really ran), and prints
 them. Exit status is pytest's.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = ["tests/test_fuzz.py", "tests/test_broken_data.py", "tests/test_secrets.py",
-         "tests/test_concurrency.py"]
+         "tests/test_concurrency.py", "tests/test_faults.py", "tests/e2e/test_operator_faults.py"]
 
 
 def run_suite(junit: Path) -> tuple[int, str, float]:
@@ -77,7 +77,7 @@ def hypothesis_examples(output: str) -> dict[str, int]:
 
 def main() -> int:
     sys.path.insert(0, str(REPO))
-    from tests import test_broken_data, test_fuzz
+    from tests import test_broken_data, test_faults, test_fuzz
 
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
@@ -111,6 +111,8 @@ def main() -> int:
           "messages")
     print(f"  Broken data: {len(test_broken_data.VARIANTS)} variants, each reloaded through "
           "/admin and validated by `python -m bot validate`")
+    print(f"  Malformed interactions: {len(test_faults.INTERACTION_FIELDS)} required fields, "
+          "each left out, in-process and against the running process")
     for name, value in sorted(properties.items()):
         print(f"  {name} = {value}")
     print()

@@ -516,12 +516,13 @@ async def test_a_failing_dm_answer_says_so_without_details_and_logs_it(
 # ---------------------------------------------------------------------------- registration
 
 
-async def test_every_command_is_offered_in_servers_dms_and_group_dms_for_both_installs(
+async def test_every_member_command_is_offered_in_servers_dms_and_group_dms_for_both_installs(
         harness: Harness) -> None:
     commands = {c.name: c.to_dict(harness.bot.tree) for c in harness.bot.tree.get_commands()}
 
     assert set(commands) >= {"who", "timeline", "deal", "quote", "search", "sources", "about",
                              "admin"}
+    del commands["admin"]  # owners only: see tests/test_faults.py
     for name, data in commands.items():
         assert sorted(data["contexts"]) == [0, 1, 2], name
         assert sorted(data["integration_types"]) == [0, 1], name

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.briefing.build import build_database, read_meta
 from bot.briefing.loader import MAX_FILE_BYTES, content_hash
@@ -137,6 +138,36 @@ UNCLOSED = replace_once(_poisoned(ORIGINAL), "    aliases: [Bukele, President Bu
 UNKNOWN_TOP = replace_once(_poisoned(ORIGINAL), "language: en\n",
                            "language: en\nlanguage_name: English\n")
 
+# Accepted by validate before issue 15, then fatal or wrong later (tests/test_faults.py has
+# each in-process too).
+_EVENTS = yaml.safe_load(ORIGINAL)["events"]
+_ENTITIES = yaml.safe_load(ORIGINAL)["entities"]
+FIRST_ORDER = next(i for i, e in enumerate(_EVENTS) if e["when"]["order"] == 1)
+HUGE_ORDER = replace_once(_poisoned(ORIGINAL), "      order: 1\n",
+                          f"      order: {2**63}\n")
+MERGE_KEY = replace_once(_poisoned(ORIGINAL), "  - id: bukele\n",
+                         "  - <<: {description: merged in}\n    id: bukele\n")
+NUL_BYTE = replace_once(_poisoned(ORIGINAL), X_DESCRIPTION,
+                        X_DESCRIPTION.replace("Social", "Soc\x00ial"))
+NUL_LINE = X_DESCRIPTION.replace("Social", "Soc\x00ial").strip()
+SHARED_LINE = "aliases: [Marc Rubio, Rubio, Secretary of State Rubio, President Bukele]"
+RUBIO = next(i for i, e in enumerate(_ENTITIES) if e["id"] == "rubio")
+SHARED_ALIAS = replace_once(
+    _poisoned(ORIGINAL), "    aliases: [Marc Rubio, Rubio, Secretary of State Rubio]\n",
+    "    aliases: [Marc Rubio, Rubio, Secretary of State Rubio, President Bukele]\n")
+# record.md: "... is a misspelling." ends one list item, "Donald Trump was ..." starts the next.
+BUKELE_EVIDENCE = "had earlier offered such a swap.\n    evidence:\n"
+ACROSS_ITEMS = replace_once(
+    _poisoned(ORIGINAL), BUKELE_EVIDENCE, BUKELE_EVIDENCE + "      - source: record\n"
+    "        quote: \"is a misspelling. Donald Trump was the sitting US President\"\n")
+
+
+def _broken_symlink(data: Path) -> Expected:
+    _write(_briefing(data), _poisoned(ORIGINAL))
+    link = data / "briefings" / "later.yaml"
+    link.symlink_to(data / "briefings" / "not-written-yet.yaml")
+    return Expected(link, None, "", "a symbolic link to")
+
 
 def _unclosed_lines() -> range:
     opened = line_of(UNCLOSED, "aliases: [Bukele, President Bukele")
@@ -201,6 +232,17 @@ VARIANTS: list[Variant] = [
     single("unclosed-bracket", UNCLOSED, _unclosed_lines(), "", "invalid YAML"),
     single("unknown-top-level-key", UNKNOWN_TOP, _line(UNKNOWN_TOP, "language_name: English"),
            "language_name", "extra inputs are not permitted"),
+    single("order-beyond-sqlite", HUGE_ORDER, _line(HUGE_ORDER, f"order: {2**63}"),
+           f"events[{FIRST_ORDER}].when.order", "less than or equal to 9223372036854775807"),
+    single("yaml-merge-key", MERGE_KEY, _line(MERGE_KEY, "- <<: {description: merged in}"),
+           "entities[0].<<", "merge keys (<<) are not allowed"),
+    single("nul-byte", NUL_BYTE, _line(NUL_BYTE, NUL_LINE), "", "control character U+0000"),
+    single("alias-of-two-entities", SHARED_ALIAS, _line(SHARED_ALIAS, SHARED_LINE),
+           f"entities[{RUBIO}].aliases[3]", "names both 'bukele'"),
+    single("quote-across-list-items", ACROSS_ITEMS, _line(
+           ACROSS_ITEMS, 'quote: "is a misspelling. Donald Trump was the sitting US President"'),
+           "entities[0].evidence[0].quote", "quote not found in source 'record'"),
+    Variant("broken-symlink-briefing", _broken_symlink),
     Variant("deleted-source-text", _deleted_source_text),
     Variant("source-text-not-utf8", _source_text_not_utf8),
     Variant("second-file-with-the-same-id", _second_file_same_id),

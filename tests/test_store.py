@@ -229,7 +229,7 @@ async def test_a_crash_while_writing_leaves_no_temp_file_and_the_old_database(
     before = sha(db_path)
     edit(tmp_data, X_DESCRIPTION, X_DESCRIPTION.replace("handover.", "handover (new)."))
 
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(build.StorageError, match="no space left on the device holding"):
         await store.reload()
 
     assert sha(db_path) == before

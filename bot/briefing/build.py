@@ -8,6 +8,8 @@ the existing database, nothing is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import sqlite3
 import tempfile
@@ -16,9 +18,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loader import LoadedBriefing, content_hash, load_all
+from .loader import BriefingError, LoadedBriefing, content_hash, load_all
 from .schema import Condition, Evidence, LegalBasis
 from .text import fold
+
+log = logging.getLogger(__name__)
 
 STORE_VERSION = "1"
 
@@ -86,6 +90,35 @@ class BuildReport:
     seconds: float
     briefings: int
     records: int
+    #: Why this is the last good database rather than a build of the files (empty when the
+    #: files were built or were current): one line per problem, for the log and /admin status.
+    problems: tuple[str, ...] = ()
+
+
+class StorageError(Exception):
+    """The database cannot be written or read where DB_PATH says: one line, with the fix."""
+
+
+def storage_error(exc: OSError | sqlite3.Error, path: Path) -> StorageError:
+    """A one-line StorageError naming `path`, what is wrong and how to fix it."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code == errno.ENOSPC or "disk is full" in text or "disk full" in text:
+        return StorageError(f"no space left on the device holding {path}: free some space "
+                            "(or set DB_PATH to a folder on another disk) and try again")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = getattr(exc, "strerror", None) or "permission denied"
+        return StorageError(f"cannot write {path}: {reason}; make its folder writable by this "
+                            "user or set DB_PATH to a file elsewhere")
+    if code == errno.EISDIR:
+        return StorageError(f"DB_PATH {path} is a folder; set DB_PATH to a file path, e.g. "
+                            f"{path / 'briefing.sqlite3'}")
+    if code in (errno.ENOTDIR, errno.EEXIST):  # EEXIST: mkdir of a folder that is a file
+        return StorageError(f"DB_PATH {path}: a part of the path is a file, not a folder; "
+                            "set DB_PATH to a file in a folder")
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return StorageError(f"cannot write the database {path}: {reason}; check DB_PATH and the "
+                        "disk")
 
 
 def read_meta(db_path: Path) -> dict[str, str]:
@@ -144,9 +177,14 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
             int(meta.get("briefings", 0)), int(meta.get("records", 0)),
         )
     loaded = load_all(data_dir)  # raises before anything is written
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.{os.getpid()}.",
-                                    suffix=".building", dir=db_path.parent)
+    if db_path.is_dir():
+        raise storage_error(IsADirectoryError(errno.EISDIR, "is a folder"), db_path)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.{os.getpid()}.",
+                                        suffix=".building", dir=db_path.parent)
+    except OSError as exc:
+        raise storage_error(exc, db_path) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -154,6 +192,9 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, db_path)
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
+        raise storage_error(exc, db_path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -164,6 +205,40 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
         finally:
             os.close(dir_fd)
     return BuildReport(db_path, digest, True, time.perf_counter() - started, len(loaded), records)
+
+
+def build_or_last_good(data_dir: Path, db_path: Path) -> BuildReport:
+    """`build_database` for a start: when the build fails but a last good database exists,
+    serve that and carry the problems in the report; raise only when there is nothing to serve.
+
+    A restart must not turn one broken file into an outage (with a supervisor's restart on
+    failure, a crash loop). What is broken is logged here and shown to owners by /admin status;
+    a successful reload replaces the report, problems and all.
+    """
+    try:
+        return build_database(data_dir, db_path)
+    except (BriefingError, StorageError, OSError, RecursionError) as exc:
+        meta = read_meta(db_path)
+        if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
+            if isinstance(exc, OSError):  # reading the data folder: name the path, no traceback
+                raise StorageError(f"cannot read {exc.filename or data_dir}: "
+                                   f"{exc.strerror or exc}; check DATA_DIR and that this user "
+                                   "may read it") from None
+            if isinstance(exc, RecursionError):
+                raise StorageError(f"the briefing files under {data_dir} nest too deeply to "
+                                   "read; run `python -m bot validate`") from None
+            raise
+        if isinstance(exc, BriefingError):
+            problems = tuple(str(p) for p in exc.problems)
+        else:
+            problems = (str(exc) if isinstance(exc, StorageError)
+                        else f"{type(exc).__name__}: {exc}",)
+        log.warning("the briefing files could not be built (%d problem(s)); serving the last "
+                    "good database, built %s. Fix them and /admin reload what:data:\n%s",
+                    len(problems), meta.get("built_at", "?"), "\n".join(problems))
+        return BuildReport(db_path, meta["content_hash"], False, 0.0,
+                           int(meta.get("briefings", 0)), int(meta.get("records", 0)),
+                           problems)
 
 
 def _write(path: Path, loaded: list[LoadedBriefing], digest: str) -> int:

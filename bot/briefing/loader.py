@@ -8,6 +8,7 @@ quote occurs in the text of its source, so that the store can cite the whole sen
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,13 @@ import yaml
 from pydantic import ValidationError
 
 from .schema import SCHEMA_VERSION, Briefing, Evidence
-from .text import SourceText
+from .text import SourceText, fold
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# Deeper than any briefing needs (about 6 levels) and far below Python's recursion limit, which
+# deeply nested YAML would otherwise exhaust while the loader walks or constructs it.
+MAX_DEPTH = 64
+MERGE_TAG = "tag:yaml.org,2002:merge"
 BRIEFING_SUFFIXES = (".yaml", ".yml")
 
 Loc = tuple[str | int, ...]
@@ -96,6 +101,15 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A character YAML forbids (NUL, other controls): libyaml gives a character offset,
+        # an editor needs the line and column.
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return Problem(file, line, "", f"invalid YAML: control character U+{ord(char):04X} at "
+                       f"column {column} is not allowed (delete it)")
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Problem(file, None, "", f"invalid YAML: {exc}")
     problem, context = exc.problem_mark, exc.context_mark
@@ -114,6 +128,9 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem
     loader = _Loader(text)
     try:
         return _compose_and_construct(loader, text, file)
+    except RecursionError:  # the depth check below should prevent it; never a traceback
+        return None, {}, [Problem(file, None, "", f"nested too deeply (the limit is "
+                                  f"{MAX_DEPTH} levels)")]
     finally:
         loader.dispose()
 
@@ -130,17 +147,26 @@ def _compose_and_construct(loader: Any, text: str, file: str
 
     lines: dict[Loc, int] = {}
     problems: list[Problem] = []
+    fatal: list[Problem] = []  # problems that make constructing the data unsafe or wrong
     visited: set[int] = set()
 
+    def _fatal(problem: Problem) -> None:
+        problems.append(problem)
+        fatal.append(problem)
+
     def walk(node: yaml.Node, loc: Loc) -> None:
+        if len(loc) > MAX_DEPTH:
+            _fatal(Problem(file, node.start_mark.line + 1, format_loc(loc[:MAX_DEPTH]),
+                           f"nested more than {MAX_DEPTH} levels deep"))
+            return
         if id(node) in visited:
             # An alias (*name): briefings have no use for them, and they allow self-reference
             # and exponential "billion laughs" expansion.
             # The node is the anchor's own, so its mark is the anchor's line; the key that
             # holds the alias, when there is one, is where the alias is written.
             line = lines.get(loc, node.start_mark.line + 1)
-            problems.append(Problem(file, line, format_loc(loc),
-                                    "YAML anchors and aliases (&name, *name) are not allowed"))
+            _fatal(Problem(file, line, format_loc(loc),
+                           "YAML anchors and aliases (&name, *name) are not allowed"))
             return
         visited.add(id(node))
         lines.setdefault(loc, node.start_mark.line + 1)
@@ -148,6 +174,11 @@ def _compose_and_construct(loader: Any, text: str, file: str
             seen: set[str] = set()
             for key_node, value_node in node.value:
                 key = str(key_node.value)
+                if key_node.tag == MERGE_TAG:
+                    # `<<: {...}` silently sets (or overrides) fields from another mapping.
+                    _fatal(Problem(file, key_node.start_mark.line + 1, format_loc((*loc, key)),
+                                   "YAML merge keys (<<) are not allowed: write each field out"))
+                    continue
                 if key in seen:
                     problems.append(
                         Problem(
@@ -165,7 +196,7 @@ def _compose_and_construct(loader: Any, text: str, file: str
                 walk(item, (*loc, index))
 
     walk(root, ())
-    if any("anchors and aliases" in p.message for p in problems):
+    if fatal:
         return None, lines, problems
     try:
         data = loader.construct_document(root)
@@ -236,6 +267,9 @@ def _entity_refs(b: Briefing) -> Iterator[tuple[Loc, str]]:
 
 
 def _read_text(path: Path, file: str) -> tuple[str | None, Problem | None]:
+    if path.is_symlink() and not path.exists():
+        return None, Problem(file, None, "", f"a symbolic link to {os.readlink(path)}, which "
+                             "does not exist: fix or remove the link")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -293,6 +327,18 @@ def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
     for loc, ref in record_refs:
         if ref not in seen:
             report(loc, f"unknown record '{ref}'")
+    named: dict[str, tuple[str, Loc]] = {}
+    for i, entity in enumerate(briefing.entities):
+        spellings = [(("entities", i, "name"), entity.name),
+                     *((("entities", i, "aliases", j), a) for j, a in enumerate(entity.aliases))]
+        for loc, alias in spellings:
+            key = fold(alias)
+            owner = named.setdefault(key, (entity.id, loc))
+            if owner[0] != entity.id:
+                # /who with this name would have to pick one of them silently.
+                report(loc, f"'{alias}' names both '{owner[0]}' (line "
+                       f"{_line_for(lines, owner[1])}) and '{entity.id}': a name or alias "
+                       "must belong to one entity")
     if briefing.primary_source not in source_ids:
         report(("primary_source",), f"unknown source '{briefing.primary_source}'")
 
@@ -342,7 +388,9 @@ def briefing_files(data_dir: Path) -> list[Path]:
     folder = data_dir / "briefings"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in BRIEFING_SUFFIXES and p.is_file())
+    # A broken symbolic link is listed too, so that it is reported rather than skipped.
+    return sorted(p for p in folder.iterdir() if p.suffix in BRIEFING_SUFFIXES
+                  and (p.is_file() or (p.is_symlink() and not p.exists())))
 
 
 def load_all(data_dir: Path, files: Iterable[Path] | None = None) -> list[LoadedBriefing]:
@@ -377,8 +425,13 @@ def content_hash(data_dir: Path) -> str:
         base = data_dir / folder
         if not base.is_dir():
             continue
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        for path in sorted(p for p in base.rglob("*") if p.is_file() or p.is_symlink()):
             digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
-            digest.update(path.read_bytes())
+            try:
+                digest.update(path.read_bytes())
+            except OSError as exc:
+                # Unreadable or a broken link: the loader reports it; the hash must still
+                # change, so that a start does not take the old database for current.
+                digest.update(f"unreadable: {exc.strerror}".encode())
             digest.update(b"\0")
     return digest.hexdigest()

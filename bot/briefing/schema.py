@@ -22,6 +22,9 @@ Id = Annotated[
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: The largest integer SQLite stores (a signed 64-bit integer); a larger one cannot be built.
+SQLITE_MAX_INT = 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]
 
 
 class Model(BaseModel):
@@ -110,7 +113,8 @@ class When(Model):
     text: ShortText | None = Field(
         default=None, description="How the source words it, e.g. 'later today'."
     )
-    order: int = Field(ge=0, description="Position in the timeline; ties keep file order.")
+    order: int = Field(ge=0, le=SQLITE_MAX_INT,
+                       description="Position in the timeline; ties keep file order.")
 
     @model_validator(mode="after")
     def _date_fits_precision(self) -> When:
@@ -133,10 +137,10 @@ class Event(Evidenced):
 
 
 class Quantity(Model):
-    value: int = Field(ge=0)
+    value: Count
     approximate: bool = False
-    low: int | None = Field(default=None, ge=0, description="Lowest figure reported elsewhere.")
-    high: int | None = Field(default=None, ge=0, description="Highest figure reported elsewhere.")
+    low: Count | None = Field(default=None, description="Lowest figure reported elsewhere.")
+    high: Count | None = Field(default=None, description="Highest figure reported elsewhere.")
     unit: ShortText = "people"
 
     @model_validator(mode="after")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from .build import BuildReport, build_database
+from .build import BuildReport, build_database, build_or_last_good
 from .lease import Leased
 from .names import Name, NameIndex
 from .readers.deals import DealReader
@@ -93,9 +93,12 @@ class Store:
             raise RuntimeError("the store is not open")
         return self._current
 
-    async def open(self) -> BuildReport:
-        """Build (or reuse) the database and start serving it."""
-        report = await asyncio.to_thread(build_database, self.data_dir, self.db_path)
+    async def open(self, *, last_good: bool = False) -> BuildReport:
+        """Build (or reuse) the database and start serving it. With `last_good` (the bot's
+        start), files that cannot be built leave the last good database serving, with the
+        problems in `last_build.problems`."""
+        build = build_or_last_good if last_good else build_database
+        report = await asyncio.to_thread(build, self.data_dir, self.db_path)
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report

@@ -37,11 +37,15 @@ class SourceText:
     text: str
     starts: tuple[int, ...]  # offset of each sentence in `text`
     ends: tuple[int, ...]
+    # Where each block (paragraph, heading, list item) ends in `text`: a quote may span
+    # sentences of one block, never two blocks, whose words never stood together.
+    block_ends: tuple[int, ...] = ()
 
     @classmethod
     def parse(cls, raw: str, *, markdown: bool = False) -> SourceText:
         starts: list[int] = []
         ends: list[int] = []
+        block_ends: list[int] = []
         pieces: list[str] = []
         offset = 0
         for block in (_MD_BLOCK if markdown else _TEXT_BLOCK).split(raw):
@@ -60,16 +64,26 @@ class SourceText:
                 pieces.append(sentence)
                 offset += len(sentence)
                 ends.append(offset)
-        return cls("".join(pieces), tuple(starts), tuple(ends))
+            if ends and (not block_ends or block_ends[-1] != ends[-1]):
+                block_ends.append(ends[-1])
+        return cls("".join(pieces), tuple(starts), tuple(ends), tuple(block_ends))
 
     def find(self, quote: str) -> int:
-        """Offset of `quote` (white space collapsed) in the text, or -1."""
-        return self.text.find(collapse(quote))
+        """Offset of `quote` (white space collapsed) within one block of the text, or -1."""
+        needle = collapse(quote)
+        at = self.text.find(needle)
+        while at >= 0 and needle:
+            # The block holding the quote's first character must also hold its last.
+            block = bisect.bisect_right(self.block_ends, at)
+            if block >= len(self.block_ends) or at + len(needle) <= self.block_ends[block]:
+                return at
+            at = self.text.find(needle, at + 1)
+        return at
 
     def sentence_around(self, quote: str) -> str | None:
         """The whole sentence (or sentences) containing `quote`, or None when absent."""
         needle = collapse(quote)
-        at = self.text.find(needle)
+        at = self.find(needle)
         if at < 0 or not needle:
             return None
         first = max(bisect.bisect_right(self.starts, at) - 1, 0)

@@ -16,6 +16,7 @@ from bot import __version__
 from bot.briefing.store import Store
 from bot.settings import Settings
 
+from . import expired
 from .components import BUTTONS
 from .errors import BriefingTree
 from .state import TrimmedState
@@ -89,12 +90,16 @@ class BriefingBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*BUTTONS)  # stateless buttons: answered after any restart
-        report = await self.store.open()
+        if self.store.last_build is None:  # `serve` opens it before connecting
+            await self.store.open(last_good=True)  # a broken file is no outage
+        report = self.store.last_build
+        assert report is not None
         log.info("briefing data %s in %.3fs (%d briefings, %d records)",
                  "built" if report.rebuilt else "reused", report.seconds, report.briefings,
                  report.records)
         if not self.settings.owner_ids:
             await self._fetch_owners()
+        expired.install(self)  # every component press is answered, even with its view gone
         for name in self.extension_source():
             try:
                 await self.load_extension(name)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
+from bot.briefing.build import StorageError
 from bot.briefing.loader import BriefingError
 from bot.render.answers import message_answer
 from bot.render.pages import Answer, Colour, Payload, Section, paginate
@@ -52,6 +53,14 @@ async def reload_data(bot: BriefingBot) -> list[Payload]:
             title="Reload refused: the data files have problems", colour=Colour.missing,
             intro="The previous data is still being served. Fix these and reload again.",
             sections=[Section("Problems", [f"`{line}`" for line in lines])], ephemeral=True))
+    except (StorageError, OSError) as exc:
+        # A filesystem fault (disk full, permissions, DB_PATH a folder) is the operator's to
+        # fix: name the file and the cause rather than "failed unexpectedly".
+        why = str(exc) if isinstance(exc, StorageError) else (
+            f"{exc.filename or 'a file'}: {exc.strerror or exc}")
+        log.error("reload data failed: %s; the old data keeps serving", why)
+        return message_answer("Reload failed", f"{why}.\nThe previous data is still being "
+                              "served.")
     except Exception:
         log.exception("reload data failed; the old data keeps serving")
         return message_answer("Reload failed", "The rebuild failed unexpectedly (see the log); "
@@ -201,9 +210,20 @@ async def status(bot: BriefingBot, shard_id: int | None = None) -> list[Payload]
     ]
     if bot.failed_extensions:
         lines.append("Cogs not loaded: " + ", ".join(bot.failed_extensions))
-    sections = [Section(f"Briefing: {b.title}",
-                        [f"v{b.version}, updated {b.updated}",
-                         ", ".join(f"{n} {k}" for k, n in b.counts.items())])
-                for b in briefings]
+    sections = []
+    problems = bot.store.last_build.problems if bot.store.last_build else ()
+    if problems:
+        # The start fell back to the last good database: say so first, with what to fix.
+        lines.append(f"Serving the last good database: the files have {len(problems)} "
+                     "problem(s). Fix them, then `/admin reload what:data`.")
+        listed = [f"`{p}`" for p in problems[:MAX_ERRORS_SHOWN]]
+        if len(problems) > MAX_ERRORS_SHOWN:
+            listed.append(f"… and {len(problems) - MAX_ERRORS_SHOWN} more: run "
+                         "`python -m bot validate`.")
+        sections.append(Section("Not served: the files have problems", listed))
+    sections += [Section(f"Briefing: {b.title}",
+                         [f"v{b.version}, updated {b.updated}",
+                          ", ".join(f"{n} {k}" for k, n in b.counts.items())])
+                 for b in briefings]
     return paginate(Answer(title="Status", colour=Colour.admin, intro="\n".join(lines),
                            sections=sections, ephemeral=True))

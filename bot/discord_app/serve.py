@@ -10,7 +10,9 @@ from typing import Any
 
 import discord
 
+from bot.briefing.build import StorageError
 from bot.briefing.loader import BriefingError
+from bot.briefing.store import Store
 from bot.settings import Settings
 
 from . import logs
@@ -31,8 +33,21 @@ async def serve(settings: Settings, extensions: ExtensionSource,
     `bot_class` and `options` let the benchmarks run the same loop with their own subclass.
     """
     assert settings.token is not None
+    # The data first, before any connection: a fault here is the operator's files or disk,
+    # never "could not reach Discord", and a failed start costs Discord no login.
+    store = Store(settings.data_dir, settings.db_path)
+    try:
+        await store.open(last_good=True)
+    except BriefingError as exc:
+        print(f"error: the briefing data has {len(exc.problems)} problem(s) and there is no "
+              f"earlier database to serve instead; run `python -m bot validate`:\n{exc}",
+              file=sys.stderr)
+        return 1
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     apply_endpoints(settings)
-    bot = bot_class(settings, extensions, **options)
+    bot = bot_class(settings, extensions, store=store, **options)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     closing: list[asyncio.Task[None]] = []
@@ -56,10 +71,6 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         return 1
     except discord.PrivilegedIntentsRequired:
         print("error: Discord refused the intents the bot asked for.", file=sys.stderr)
-        return 1
-    except BriefingError as exc:
-        print(f"error: the briefing data has {len(exc.problems)} problem(s); run "
-              f"`python -m bot validate`:\n{exc}", file=sys.stderr)
         return 1
     except discord.ConnectionClosed as exc:
         if stopping.is_set():
@@ -90,5 +101,11 @@ def run(settings: Settings, extensions: ExtensionSource) -> int:
     if settings.token is None or not settings.token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    logs.setup(settings.log_level, settings.log_file, [settings.token.get_secret_value()])
+    try:
+        logs.setup(settings.log_level, settings.log_file, [settings.token.get_secret_value()])
+    except OSError as exc:
+        print(f"error: cannot write the log file LOG_FILE={settings.log_file}: "
+              f"{exc.strerror or exc}; make it (and its folder) writable by this user, or set "
+              "LOG_FILE to another path (empty: log to the console only)", file=sys.stderr)
+        return 1
     return asyncio.run(serve(settings, extensions))

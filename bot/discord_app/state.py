@@ -1,4 +1,4 @@
-"""discord.py's connection state, made to cache only what this bot reads.
+"""discord.py's connection state, made to cache only what this bot reads and to survive bad events.
 
 discord.py offers no switch for this: with the guilds intent it caches every channel, role
 and permission overwrite of every guild, about 14 KB a guild (over 200 MB at 10,000 guilds,
@@ -6,13 +6,30 @@ in the benchmark), whatever the other intents and cache flags say. This subclass
 state discord.py builds (through `AutoShardedBot._get_state`) trims GUILD_CREATE before the
 guild is built, and ignores channel and thread events, which would only refill that cache.
 discord.py finds its parsers by their `parse_*` names, so overriding them is enough.
+
+A parser that raises (an event missing a field discord.py expects) would end the shard's
+worker and, with it, `bot.start()` and the whole process, every shard included. Each parser
+is therefore wrapped: a malformed event is logged with its name and dropped, and an
+interaction that could not be read is still answered when its id and token are there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
 from typing import Any
 
+import discord
 from discord.state import AutoShardedConnectionState
+from discord.webhook.async_ import async_context, interaction_message_response_params
+
+log = logging.getLogger(__name__)
+
+UNREADABLE = ("Sorry, I couldn't read that request (Discord sent it in a form this bot does not "
+              "understand). Please try again; if it keeps happening, tell the bot's owner.")
+CHANNEL_MESSAGE = 4
 
 # What a GUILD_CREATE carries that this bot never reads: interactions bring their own channel
 # and member, replies go to the channel the message came from, and the member list is off.
@@ -37,7 +54,52 @@ def _ignored(self: Any, data: Any) -> None:
 
 
 class TrimmedState(AutoShardedConnectionState[Any]):
-    """Caches guilds without their channels, roles and members."""
+    """Caches guilds without their channels, roles and members; drops events it cannot parse."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The gateway looks parsers up in this dict (by reference, gateway.py `_discord_parsers`)
+        self.parsers.update({name: self._guarded(name, parser)
+                             for name, parser in self.parsers.items()})
+        self._answers: set[asyncio.Task[None]] = set()
+
+    def _guarded(self, event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+        @functools.wraps(parser)
+        def guarded(data: Any) -> None:
+            try:
+                parser(data)
+            except Exception as exc:
+                log.error("dropped a malformed %s event (%s: %s); the bot carries on", event,
+                          type(exc).__name__, exc, exc_info=True)
+                if event == "INTERACTION_CREATE":
+                    self._answer_unreadable(data)
+
+        return guarded
+
+    def _answer_unreadable(self, data: Any) -> None:
+        """Tell the user their interaction could not be read, if it can be answered at all."""
+        if not isinstance(data, dict):
+            return
+        interaction_id, token = data.get("id"), data.get("token")
+        if not interaction_id or not isinstance(token, str):
+            return  # no way to answer: Discord shows "This interaction failed"
+        task = asyncio.get_running_loop().create_task(
+            self._send_unreadable(str(interaction_id), token))
+        self._answers.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._answers.discard)
+
+    async def _send_unreadable(self, interaction_id: str, token: str) -> None:
+        params = interaction_message_response_params(
+            type=CHANNEL_MESSAGE, content=UNREADABLE,
+            flags=discord.MessageFlags(ephemeral=True),
+            allowed_mentions=discord.AllowedMentions.none())
+        try:
+            await async_context.get().create_interaction_response(
+                int(interaction_id), token,
+                session=self.http._HTTPClient__session,  # type: ignore[attr-defined]
+                proxy=self.http.proxy, proxy_auth=self.http.proxy_auth, params=params)
+        except (discord.HTTPException, ValueError) as exc:
+            log.warning("could not answer the malformed interaction %s: %s", interaction_id, exc)
 
     def parse_guild_create(self, data: Any) -> None:
         super().parse_guild_create(trim_guild(data, self.self_id))

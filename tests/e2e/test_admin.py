@@ -63,10 +63,17 @@ def put_requests(fake: FakeDiscord, route: str) -> list[Any]:
 
 
 def assert_every_command_everywhere(commands: list[Json]) -> None:
+    """Member commands everywhere; /admin for server administrators in servers only."""
     assert {c["name"] for c in commands} == COMMANDS
     for command in commands:
+        if command["name"] == "admin":
+            assert command.get("contexts") == [0], command
+            assert command.get("integration_types") == [0], command
+            assert int(command.get("default_member_permissions") or 0) == 8, command
+            continue
         assert sorted(command.get("contexts") or []) == [0, 1, 2], command
         assert sorted(command.get("integration_types") or []) == [0, 1], command
+        assert command.get("default_member_permissions") is None, command
 
 
 async def who_bukele(fake: FakeDiscord) -> str:
