@@ -63,7 +63,7 @@ async def answer_interaction(interaction: discord.Interaction,
     case) is sent with no extra task, future or timeout object per interaction.
     """
     loop = asyncio.get_running_loop()
-    deferring: list[asyncio.Task[None]] = []
+    deferring: list[asyncio.Task[Any]] = []
 
     def defer() -> None:
         deferring.append(loop.create_task(
