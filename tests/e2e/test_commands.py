@@ -119,7 +119,7 @@ async def test_timeline_pages_turn_with_next_for_the_person_who_asked(
     command = in_guild("timeline", user=asker)
     first = await module_fake.interact(command, STEP)
     assert first["type"] == CHANNEL_MESSAGE
-    labels = [b.get("label") for b in buttons(first["data"])]
+    labels = [str(b.get("label")) for b in buttons(first["data"])]
     assert labels[:3] == [PREVIOUS, labels[1], NEXT] and labels[1].startswith("1/"), labels
     next_button = button_by_label(first["data"], NEXT)
     assert not next_button.get("disabled")
