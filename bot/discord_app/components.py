@@ -46,7 +46,7 @@ class PageView(discord.ui.View):
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
         self._update_buttons()
-        kwargs: dict[str, Any] = message_kwargs(self.pages[self.index])
+        kwargs: dict[str, Any] = message_kwargs(self.pages[self.index], edit=True)
         await interaction.response.edit_message(**kwargs, view=self)
 
     @discord.ui.button(emoji="⏮️", style=discord.ButtonStyle.secondary)
