@@ -13,15 +13,9 @@ import pytest
 from PIL import Image
 
 from tests import payloads as P
-from tests.harness import (
-    CHANNEL_MESSAGE,
-    UPDATE_MESSAGE,
-    Call,
-    Harness,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
-    limit_problems,
-)
+from tests.discord_limits import assert_pings_nobody, body_problems, discord_problems
+from tests.harness import Call, Harness, messages
+from tests.payloads import CHANNEL_MESSAGE, UPDATE_MESSAGE
 
 MAX_BYTES = 1024 * 1024
 
@@ -54,7 +48,8 @@ async def test_deal_and_timeline_answers_upload_their_picture(
     assert 800 <= image.width <= 1000
     colours = image.getcolors(maxcolors=1 << 16) or []
     assert len(colours) > 8, "a blank picture"
-    assert limit_problems(calls[0].body) == []
+    assert discord_problems(calls[0].body) == []
+    assert_pings_nobody([calls[0].body])
 
 
 async def test_other_answers_upload_nothing(harness: Harness) -> None:
@@ -65,7 +60,7 @@ async def test_other_answers_upload_nothing(harness: Harness) -> None:
 async def test_a_typed_question_about_the_deal_gets_the_picture_in_its_reply(
         harness: Harness) -> None:
     calls = await harness.message(P.message_create("what is the deal", author=P.user()))
-    sent = [c for c in calls if c.is_message]
+    sent = messages(calls)
     assert sent and picture_of(sent[0], "deal.png").width >= 800
 
 
@@ -78,6 +73,7 @@ async def test_turning_pages_drops_the_picture_and_turning_back_restores_it(
     moved = await harness.component(harness.press(first, next_button, user=user, dm=True))
     assert [c.type for c in moved] == [UPDATE_MESSAGE]
     assert moved[0].body.get("attachments") == [], "page 2 would show page 1's picture"
+    assert body_problems(moved[0].body) == []
     assert "image" not in moved[0].embeds[0]
     back_button = next(b for b in moved[0].buttons
                        if (b.get("emoji") or {}).get("name") == "◀️")

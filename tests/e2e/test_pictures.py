@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE
 
 from .conftest import (
-    CHANNEL_MESSAGE,
     STEP,
     BotProcess,
     assert_mentions_nobody,
