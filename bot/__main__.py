@@ -18,6 +18,8 @@ from .briefing.build import StorageError
 from .briefing.loader import BriefingError, briefing_files, load_all
 from .briefing.schema import json_schema
 from .briefing.store import Store
+from .render.attachments import attachments
+from .render.pages import Payload
 from .render.terminal import to_text
 from .requests import answer_ask, stamped, typed_ask
 from .settings import SettingError, Settings
@@ -30,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question offline, as the bot would")
     ask.add_argument("text", nargs="*", help="a command word or a question, e.g. 'who Bukele'")
     ask.add_argument("--json", action="store_true", help="print the Discord message payloads")
+    ask.add_argument("--files", type=Path, metavar="DIR",
+                     help="write the files the answer attaches (its pictures) into DIR")
     validate = sub.add_parser("validate", help="check briefing files; non-zero on any problem")
     validate.add_argument("files", nargs="*", type=Path,
                           help="briefing files (default: every file in DATA_DIR/briefings)")
@@ -46,7 +50,7 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-async def _ask(settings: Settings, text: str, as_json: bool) -> int:
+async def _ask(settings: Settings, text: str, as_json: bool, files: Path | None = None) -> int:
     store = Store(settings.data_dir, settings.db_path)
     try:
         await store.open()
@@ -65,6 +69,8 @@ async def _ask(settings: Settings, text: str, as_json: bool) -> int:
         pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
     finally:
         await store.close()
+    if files is not None and not _write_files(files, pages):
+        return 1
     if as_json:
         print(json.dumps(pages, ensure_ascii=False, indent=2))
     else:
@@ -76,6 +82,18 @@ def file_problem(exc: OSError) -> str:
     """One line for a filesystem error: the path, what is wrong, what to check."""
     where = exc.filename or "a file"
     return f"{where}: {exc.strerror or exc}; check that it exists and this user may read it"
+
+
+def _write_files(directory: Path, pages: Sequence[Payload]) -> bool:
+    """Write each file the pages attach into `directory`, by the name the page lists it under."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for item in (a for page in pages for a in attachments(page)):
+            (directory / Path(item["filename"]).name).write_bytes(item.data)
+    except OSError as exc:
+        print(f"error: cannot write the attached files into {directory}: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _validate(settings: Settings, files: Sequence[Path]) -> int:
@@ -109,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = _settings()
     if command == "ask":
-        return asyncio.run(_ask(settings, " ".join(args.text), args.json))
+        return asyncio.run(_ask(settings, " ".join(args.text), args.json, args.files))
     if command == "validate":
         return _validate(settings, args.files)
     # Imported late: `ask`, `validate` and `schema` never load discord.py or the cogs.

@@ -18,6 +18,7 @@ from .briefing.records import DealView, TransferView
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
 from .render import answers
+from .render.attachments import deal_pages, timeline_pages
 from .render.cache import AnswerCache
 from .render.pages import Payload
 
@@ -150,18 +151,25 @@ async def _respond(snap: Snapshot, intent: Intent, arg: str, *, question: str) -
             return answers.not_found_answer(arg, found.suggestions)
         case Intent.timeline:
             if not arg:
-                return answers.timeline_answer(await snap.timeline())
+                every = await snap.timeline()
+                return await timeline_pages(snap.meta, answers.timeline_answer(every), every)
             found = await snap.lookup(arg)
             if not found.entity:
                 return answers.not_found_answer(arg, found.suggestions)
-            return answers.timeline_answer(await snap.timeline(found.entity.ref),
-                                           found.entity.ref)
+            ref = found.entity.ref
+            theirs = await snap.timeline(ref)
+            return await timeline_pages(snap.meta, answers.timeline_answer(theirs, ref), theirs,
+                                        ref)
         case Intent.deal:
             deals = await snap.deals()
             if not deals:
                 return answers.message_answer("No deal", "This briefing records no deal.",
                                               ephemeral=False)
-            return answers.deals_answer(deals, await snap.timeline())
+            everything = await snap.timeline()  # the deal's card says when and where
+            cards = [await deal_pages(snap.meta, answers.deal_answer(deal, everything), deal,
+                                      "deal.png" if n == 1 else f"deal-{n}.png")
+                     for n, deal in enumerate(deals, start=1)]  # one picture per deal
+            return cards[0] if len(cards) == 1 else [page for card in cards for page in card]
         case Intent.quote:
             if not arg:
                 return answers.quotes_answer(await snap.quotes())
@@ -188,9 +196,11 @@ async def _respond(snap: Snapshot, intent: Intent, arg: str, *, question: str) -
             deals = await snap.deals()
             transfers = await _matching_transfers(snap, arg, deals) if arg else []
             if transfers:
-                return answers.transfer_answer(transfers, question or arg)
+                deal = next(d for d in deals if transfers[0] in d.transfers)
+                return await deal_pages(snap.meta, answers.transfer_answer(
+                    transfers, question or arg), deal)
             if deals and not arg:
-                return answers.deal_answer(deals[0])
+                return await deal_pages(snap.meta, answers.deal_answer(deals[0]), deals[0])
             return await respond(snap, Intent.search, arg)
         case Intent.law:
             deals = [d for d in await snap.deals() if d.legal_basis]

@@ -66,7 +66,8 @@ class Call:
     ``kind`` is ``"callback"`` (an interaction response), ``"webhook"`` (followups and edits of
     interaction messages) or ``"rest"`` (plain REST). ``name`` is the adapter method
     (``create_interaction_response``, ``execute_webhook``, ...) or, for REST, ``"METHOD path"``
-    with the route's template path. ``payload`` is the JSON body as discord.py built it.
+    with the route's template path. ``payload`` is the JSON body as discord.py built it (for a
+    multipart upload, its ``payload_json``); ``files`` the uploaded files' bytes by file name.
     ``message`` is the message object the harness answered with, if any.
     """
 
@@ -75,6 +76,7 @@ class Call:
     payload: Any
     ids: dict[str, Any] = field(default_factory=dict)
     message: Json | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def type(self) -> int | None:
@@ -151,8 +153,7 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
         self, interaction_id: int, token: str, *, session: Any, proxy: str | None = None,
         proxy_auth: Any = None, params: Any,
     ) -> Json:
-        payload = copy.deepcopy(params.payload) if params.payload is not None else {
-            "multipart": params.multipart}
+        payload, files = _body(params.payload, params.multipart)
         kind = int(payload.get("type", 0))
         sent = self.harness.sent_interactions.get(int(interaction_id), {})
         message: Json | None = None
@@ -166,7 +167,7 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
                                                 interaction_user=_user_of(sent))
         self.harness.record(Call("callback", "create_interaction_response", payload,
                                  {"interaction_id": int(interaction_id), "token": token},
-                                 message))
+                                 message, files))
         # The callback object Discord returns for ?with_response=1.
         interaction: Json = {
             "id": str(interaction_id),
@@ -190,13 +191,13 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
         files: Any = None, thread_id: int | None = None, wait: bool = False,
         with_components: bool = False,
     ) -> Json | None:
-        body = copy.deepcopy(payload) if payload is not None else {"multipart": multipart}
+        body, uploads = _body(payload, multipart)
         sent = self.harness.sent_by_token.get(token, {})
         message = self.harness.message_from(body, channel_id=sent.get("channel_id"),
                                             interaction_user=_user_of(sent))
         self.harness.record(Call("webhook", "execute_webhook", body,
                                  {"webhook_id": int(webhook_id), "token": token, "wait": wait},
-                                 message))
+                                 message, uploads))
         return message if wait else None
 
     async def get_webhook_message(  # type: ignore[override]
@@ -215,11 +216,11 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
         multipart: Any = None, files: Any = None, thread_id: int | None = None,
         with_components: bool = False,
     ) -> Json:
-        body = copy.deepcopy(payload) if payload is not None else {"multipart": multipart}
+        body, uploads = _body(payload, multipart)
         message = self.harness.message_from(body, id=message_id)
         self.harness.record(Call("webhook", "edit_webhook_message", body,
                                  {"webhook_id": webhook_id, "token": token,
-                                  "message_id": message_id}, message))
+                                  "message_id": message_id}, message, uploads))
         return message
 
     async def delete_webhook_message(
@@ -245,11 +246,12 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
         proxy_auth: Any = None, payload: Json | None = None, multipart: Any = None,
         files: Any = None,
     ) -> Json:
-        body = copy.deepcopy(payload) if payload is not None else {"multipart": multipart}
+        body, uploads = _body(payload, multipart)
         sent = self.harness.sent_by_token.get(token, {})
         message = self.harness.message_from(body, channel_id=sent.get("channel_id"))
         self.harness.record(Call("webhook", "edit_original_interaction_response", body,
-                                 {"application_id": application_id, "token": token}, message))
+                                 {"application_id": application_id, "token": token}, message,
+                                 uploads))
         return message
 
     async def delete_original_interaction_response(
@@ -263,6 +265,22 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
         self.harness.record(Call("webhook", f"{route.method} {route.path}",
                                  kwargs.get("payload"), {"unexpected": True}))
         raise AssertionError(f"harness: unexpected webhook call {route.method} {route.path}")
+
+
+def _body(payload: Any, multipart: Any) -> tuple[Any, dict[str, bytes]]:
+    """The JSON body and uploaded files of a call: discord.py sends a request with files as
+    multipart parts, ``payload_json`` and ``files[n]`` (each a file object and its name)."""
+    if payload is not None or not multipart:
+        return copy.deepcopy(payload), {}
+    body: Any = None
+    files: dict[str, bytes] = {}
+    for part in multipart:
+        if part["name"] == "payload_json":
+            body = json.loads(part["value"])
+        else:
+            fp = part["value"]
+            files[part["filename"]] = fp.getvalue() if hasattr(fp, "getvalue") else fp.read()
+    return body, files
 
 
 def _user_of(interaction_payload: Mapping[str, Any]) -> Json | None:
@@ -430,7 +448,7 @@ class Harness:
     async def _rest(self, route: Route, *, files: Any = None, form: Any = None,
                     **kwargs: Any) -> Any:
         """Stand-in for ``HTTPClient.request``: record, then answer like Discord would."""
-        body = copy.deepcopy(kwargs.get("json"))
+        body, uploads = _body(kwargs.get("json"), form)
         name = f"{route.method} {route.path}"
         ids = {k: getattr(route, k) for k in ("channel_id", "guild_id", "webhook_id")
                if getattr(route, k, None) is not None}
@@ -445,7 +463,7 @@ class Harness:
             self.record(Call("rest", name, body, ids))
             raise AssertionError(f"harness: no fake answer for REST {name}")
         message = answer if isinstance(answer, dict) and "channel_id" in answer else None
-        self.record(Call("rest", name, body, ids, message))
+        self.record(Call("rest", name, body, ids, message, uploads))
         if isinstance(answer, BaseException):
             raise answer
         return answer

@@ -8,10 +8,12 @@ applies it to every send, edit, followup and webhook call.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import discord
 
+from bot.render.attachments import attachments
 from bot.render.pages import Payload
 
 EPHEMERAL = 64
@@ -55,9 +57,12 @@ def components_view(payload: Payload) -> Any:
 
 
 def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:
-    """discord.py keyword arguments for one rendered page (send, followup or edit).
+    """discord.py keyword arguments for one rendered page (send, followup or, with `edit`,
+    edit).
 
-    An edit always sets the view, so a page without buttons removes the old ones.
+    An edit always sets the view and the attachments, so the edited message holds exactly the
+    page's buttons and files (a page without a picture drops the old one). A send gets the
+    page's files as `files`.
     """
     kwargs: dict[str, Any] = {
         "content": payload.get("content") or None,
@@ -66,6 +71,13 @@ def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:
     view = components_view(payload)
     if view is not None or edit:
         kwargs["view"] = view
+    # A discord.File is read once when sent: a fresh one for every message.
+    files = [discord.File(io.BytesIO(a.data), filename=a["filename"],
+                          description=a["description"] or None) for a in attachments(payload)]
+    if edit:
+        kwargs["attachments"] = files
+    elif files:
+        kwargs["files"] = files
     return kwargs
 
 

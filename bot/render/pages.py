@@ -99,6 +99,13 @@ class Pages(list[Payload]):
     related: tuple[Related, ...] = ()
     version: str = ""  # the data version they were rendered from, set by the surface
 
+    def replaced(self, payloads: list[Payload]) -> Pages:
+        """Other payloads (e.g. a first page with a picture) for the same answer's buttons."""
+        pages = Pages(payloads)
+        pages.citations, pages.notes, pages.related, pages.version = (
+            self.citations, self.notes, self.related, self.version)
+        return pages
+
     @classmethod
     def of(cls, payloads: list[Payload], answer: Answer | None = None) -> Pages:
         pages = cls(payloads)

@@ -228,6 +228,7 @@ class _File:
     filename: str
     content_type: str | None
     size: int
+    data: bytes = b""
 
 
 @dataclass
@@ -409,6 +410,8 @@ class FakeDiscord:
         self.channels: dict[str, Json] = {}
         self.users: dict[str, Json] = {self.bot_user_id: self.bot_user, self.owner_id: self.owner}
         self.messages: dict[str, Json] = {}
+        #: The bytes of every uploaded attachment, by its ``url`` in the message object.
+        self.uploads: dict[str, bytes] = {}
         self.global_commands: list[Json] = []
         self.guild_commands: dict[str, list[Json]] = {}
         self.interactions: dict[str, InteractionRecord] = {}
@@ -945,6 +948,7 @@ class FakeDiscord:
                             part.filename or "file",
                             part.headers.get("Content-Type"),
                             len(data),
+                            bytes(data),
                         )
                     )
             return payload, files
@@ -1148,6 +1152,7 @@ class FakeDiscord:
             aid = P.next_id()
             meta = descriptions.get(str(index), {})
             url = f"{self.http_base}/attachments/{channel_id}/{aid}/{f.filename}"
+            self.uploads[url] = f.data
             kept.append(
                 {
                     "id": aid,
