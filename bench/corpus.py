@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from bot.briefing.text import fold
+
 FIRST = """Amara Bruno Carmen Dmitri Elena Farid Grace Hiroshi Ines Jonas Kofi Leila Mateo Nadia
 Oscar Priya Quentin Rosa Samir Tomas Ulla Victor Wen Ximena Yusuf Zofia Adrian Beatriz Cyrus
 Dalia Emil Fatima Gustavo Helena Ivan Julia Kenji Lucia Marco Nour Olga Pablo Rania Stefan
@@ -121,6 +123,26 @@ def entities(n: int, seed: int = 7) -> list[FakeEntity]:
             name = laws[li % len(laws)]
             li += 1
             out.append(FakeEntity("law", name, (name.split(" of ")[0],)))
+    return _distinct_in_blocks(out)
+
+
+def _distinct_in_blocks(ents: list[FakeEntity], size: int = 10) -> list[FakeEntity]:
+    """Drop an alias that another entity of its block of ten (one briefing) already uses.
+
+    Two people of one story may share a surname, two organisations an acronym; the loader
+    refuses a name that belongs to two entities of a briefing, as /who could not choose.
+    """
+    out: list[FakeEntity] = []
+    for start in range(0, len(ents), size):
+        block = ents[start:start + size]
+        taken = {fold(e.name) for e in block}
+        for e in block:
+            kept = []
+            for alias in e.aliases:
+                if fold(alias) not in taken:
+                    taken.add(fold(alias))
+                    kept.append(alias)
+            out.append(FakeEntity(e.kind, e.name, tuple(kept), e.role))
     return out
 
 

@@ -100,6 +100,71 @@ class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
+class _NeedsLocating(Exception):
+    """The fast path met something to report: the located path names file, line and field."""
+
+
+class _FastLoader(_Loader):
+    """libyaml's parse and PyYAML's construction, with no line map: for files with nothing
+    to report, which is nearly all of them.
+
+    It refuses (with _NeedsLocating) whatever the located path would report or walk: a
+    duplicate or non-string key, a merge key (<<), an alias (*name). Nesting deeper than
+    MAX_DEPTH cannot pass the schema, whose models nest about six levels and hold no
+    free-form values, so it ends in a validation error and is located too.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.references = 1  # the root; each mapping pair and sequence item adds its own
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # SafeConstructor merges `<<` keys here; we refuse them, so there is nothing to merge.
+        self.references += 2 * len(node.value)
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                raise _NeedsLocating
+
+    def construct_mapping(self, node: yaml.MappingNode,  # type: ignore[override]
+                          deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) != len(node.value) or not all(type(k) is str for k in mapping):
+            raise _NeedsLocating  # a duplicate key (or one that is not text)
+        return mapping  # type: ignore[no-any-return]
+
+    def construct_sequence(self, node: yaml.SequenceNode,  # type: ignore[override]
+                           deep: bool = False) -> list[Any]:
+        self.references += len(node.value)
+        return super().construct_sequence(node, deep)  # type: ignore[no-any-return]
+
+    def construct_document(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        data = self.construct_object(node)  # type: ignore[arg-type]
+        while self.state_generators:  # type: ignore[has-type]
+            generators: list[Any] = self.state_generators  # type: ignore[has-type]
+            self.state_generators = []
+            for generator in generators:
+                for _ in generator:
+                    pass
+        # Every node of a tree is referred to once; an alias refers to one a second time.
+        if len(self.constructed_objects) != self.references:
+            raise _NeedsLocating
+        return data
+
+
+def _parse_fast(text: str) -> Any:
+    """The data of `text`, or raise _NeedsLocating when there is any problem to report."""
+    loader = _FastLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _NeedsLocating
+        return loader.construct_document(root)
+    except (yaml.YAMLError, RecursionError, TypeError, ValueError):
+        raise _NeedsLocating from None
+    finally:
+        loader.dispose()
+
+
 def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     if isinstance(exc, yaml.reader.ReaderError):
         # A character YAML forbids (NUL, other controls): libyaml gives a character offset,
@@ -205,7 +270,9 @@ def _compose_and_construct(loader: Any, text: str, file: str
     return data, lines, problems
 
 
-def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+def _line_for(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
+    if lines is None:  # the fast path: the problem is reported again, located
+        return None
     while True:
         if loc in lines:
             return lines[loc]
@@ -284,19 +351,41 @@ def _read_text(path: Path, file: str) -> tuple[str | None, Problem | None]:
 
 
 def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
-    """Load and check one briefing file; raise BriefingError with every problem found."""
+    """Load and check one briefing file; raise BriefingError with every problem found.
+
+    Line numbers are only needed to report a problem, and mapping every node to its line
+    cost about a third of a load: the file is parsed without them first, and only when
+    anything is wrong parsed again with them, so that each problem names its line.
+    """
     file = str(path)
     text, problem = _read_text(path, file)
     if problem or text is None:
         raise BriefingError([problem] if problem else [])
+    try:
+        return _check(file, _parse_fast(text), None, [], sources_dir)
+    except _NeedsLocating:
+        pass
     data, lines, problems = _parse_yaml(text, file)
     if data is None:
         raise BriefingError(problems)
+    return _check(file, data, lines, problems, sources_dir)
+
+
+def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Problem],
+           sources_dir: Path) -> LoadedBriefing:
+    """Validate parsed data; raise BriefingError with every problem found. Without `lines`
+    (the fast path), raise _NeedsLocating at the first problem instead."""
+    if lines is None and problems:
+        raise _NeedsLocating
     if not isinstance(data, dict):
+        if lines is None:
+            raise _NeedsLocating
         raise BriefingError([Problem(file, 1, "", "the top level must be a mapping of fields")])
     try:
         briefing = Briefing.model_validate(data)
     except ValidationError as exc:
+        if lines is None:
+            raise _NeedsLocating from None
         for error in exc.errors(include_url=False):
             loc: Loc = tuple(error["loc"])
             problems.append(
@@ -305,6 +394,8 @@ def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
         raise BriefingError(problems) from None
 
     def report(loc: Loc, message: str) -> None:
+        if lines is None:
+            raise _NeedsLocating
         problems.append(Problem(file, _line_for(lines, loc), format_loc(loc), message))
 
     seen: dict[str, Loc] = {}
@@ -381,7 +472,16 @@ def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
     if problems:
         raise BriefingError(problems)
     return LoadedBriefing(briefing=briefing, file=file, texts=texts,
-                          id_line=lines.get(("id",)))
+                          id_line=lines.get(("id",)) if lines is not None else None)
+
+
+def _id_line(file: str) -> int | None:
+    """The line of a briefing's top-level `id` (parsed again, located: only for a report)."""
+    text, _ = _read_text(Path(file), file)
+    if text is None:
+        return None
+    _, lines, _ = _parse_yaml(text, file)
+    return lines.get(("id",))
 
 
 def briefing_files(data_dir: Path) -> list[Path]:
@@ -409,7 +509,9 @@ def load_all(data_dir: Path, files: Iterable[Path] | None = None) -> list[Loaded
     for item in loaded:
         if item.briefing.id in first:
             problems.append(
-                Problem(item.file, item.id_line, "id", f"briefing id '{item.briefing.id}' is also "
+                Problem(item.file, item.id_line if item.id_line is not None
+                        else _id_line(item.file), "id",
+                        f"briefing id '{item.briefing.id}' is also "
                         f"used by {first[item.briefing.id]}")
             )
         first.setdefault(item.briefing.id, item.file)
