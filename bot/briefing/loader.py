@@ -141,7 +141,7 @@ class _FastLoader(_Loader):
         data = self.construct_object(node)  # type: ignore[arg-type]
         while self.state_generators:  # type: ignore[has-type]
             generators: list[Any] = self.state_generators  # type: ignore[has-type]
-            self.state_generators = []
+            self.state_generators = []  # type: ignore[var-annotated]
             for generator in generators:
                 for _ in generator:
                     pass
