@@ -84,6 +84,15 @@ async def store(tmp_data: Path, db_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
+def builds_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store builds run in a thread of the test process instead of a child process, so that a
+    test may patch the build's own functions (to fake a full disk, say)."""
+    from bot.briefing import isolated
+    from bot.briefing import store as store_module
+    monkeypatch.setattr(store_module, "build_in_child", isolated.build_in_thread)
+
+
+@pytest.fixture
 def harness_env() -> dict[str, str]:
     """Extra settings for the ``harness`` fixture; a test module may override this fixture."""
     return {}

@@ -14,7 +14,7 @@ import contextlib
 import contextvars
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +81,10 @@ def answers_by_interaction(harness: Harness) -> dict[str, list[Call]]:
 
 
 class BuildSpy:
-    """Wraps the store's build_database: counts builds, the most running at once, and can
-    hold each build until the test releases it."""
+    """Wraps the store's build in a child process: counts builds, the most running at once,
+    and can hold each build until the test releases it."""
 
-    def __init__(self, real: Callable[..., BuildReport], *, gated: bool = False) -> None:
+    def __init__(self, real: Callable[..., Awaitable[BuildReport]], *, gated: bool = False) -> None:
         self.real = real
         self.lock = threading.Lock()
         self.running = 0
@@ -95,16 +95,16 @@ class BuildSpy:
         if not gated:
             self.release.set()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> BuildReport:
+    async def __call__(self, *args: Any, **kwargs: Any) -> BuildReport:
         with self.lock:
             self.running += 1
             self.builds += 1
             self.most = max(self.most, self.running)
         self.started.set()
         try:
-            if not self.release.wait(WITHIN):
+            if not await asyncio.to_thread(self.release.wait, WITHIN):
                 raise TimeoutError("the test never released the build")
-            return self.real(*args, **kwargs)
+            return await self.real(*args, **kwargs)
         finally:
             with self.lock:
                 self.running -= 1
@@ -114,8 +114,8 @@ class BuildSpy:
 
 
 def spy_on_builds(monkeypatch: pytest.MonkeyPatch, *, gated: bool = False) -> BuildSpy:
-    spy = BuildSpy(store_module.build_database, gated=gated)
-    monkeypatch.setattr(store_module, "build_database", spy)
+    spy = BuildSpy(store_module.build_in_child, gated=gated)
+    monkeypatch.setattr(store_module, "build_in_child", spy)
     return spy
 
 

@@ -1,14 +1,20 @@
 """Build the SQLite database from briefing files: into a temporary file, then swapped in.
 
 A build either completes and replaces the database in one `os.replace`, or leaves the
-previous database exactly as it was. When the files' content hash matches the one recorded in
-the existing database, nothing is rebuilt.
+previous database exactly as it was. When the files are those of the existing database, nothing
+is rebuilt: first by their paths, sizes and mtimes (no file read), then by their content hash.
+A rebuild is incremental: a briefing whose file and source texts are those of the last build is
+not parsed or validated again; its rows are copied from the last build's database, in the
+order a full build writes them, so that the result is the same as a full build's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -18,7 +24,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loader import BriefingError, LoadedBriefing, content_hash, load_all
+from .loader import (
+    BriefingError,
+    LoadedBriefing,
+    Unchanged,
+    content_hash,
+    file_digests,
+    file_signature,
+    load_changed,
+)
 from .schema import Condition, Evidence, LegalBasis
 from .text import fold
 
@@ -158,25 +172,67 @@ def remove_abandoned_builds(db_path: Path) -> list[Path]:
     return removed
 
 
-def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> BuildReport:
+@functools.cache
+def builder_version() -> str:
+    """A digest of the code that turns files into rows: rows copied from a database built by
+    other code (another release) could differ from what this code writes, so are not."""
+    digest = hashlib.sha256(STORE_VERSION.encode())
+    here = Path(__file__).parent
+    for name in ("build.py", "loader.py", "schema.py", "text.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _reused(db_path: Path, meta: dict[str, str], started: float) -> BuildReport:
+    return BuildReport(db_path, meta["content_hash"], False, time.perf_counter() - started,
+                       int(meta.get("briefings", 0)), int(meta.get("records", 0)))
+
+
+def current_build(data_dir: Path, db_path: Path) -> BuildReport | None:
+    """The report of reusing `db_path` when it was built from exactly these files, else None.
+
+    The files' signature (paths, sizes, mtimes) is compared first, which reads no file; only
+    when it differs is every file hashed. Cheap enough for the serving process.
+    """
+    started = time.perf_counter()
+    meta = read_meta(db_path)
+    if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
+        return None
+    signature = file_signature(data_dir)
+    if signature is not None and meta.get("file_signature") == signature:
+        return _reused(db_path, meta, started)
+    if content_hash(data_dir) != meta["content_hash"]:
+        return None
+    if signature is not None:  # the same files, touched: next time the signature will do
+        _remember_signature(db_path, signature)
+    return _reused(db_path, meta, started)
+
+
+def _remember_signature(db_path: Path, signature: str) -> None:
+    # Best effort, never waiting on readers: without it the next start hashes the files.
+    with contextlib.suppress(sqlite3.Error, OSError), \
+            contextlib.closing(sqlite3.connect(db_path, timeout=0.1)) as conn, conn:
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('file_signature', ?)", (signature,))
+
+
+def build_database(data_dir: Path, db_path: Path, *, force: bool = False,
+                   incremental: bool = True) -> BuildReport:
     """Build `db_path` from `data_dir` unless it is current; raise BriefingError on bad data.
 
-    Blocking: call it in a thread from async code.
+    `force` builds even when the files are those of the database; `incremental` (the
+    default) copies the rows of briefings whose files did not change from the database.
+    Blocking: the bot runs it in a child process (bot/briefing/isolated.py).
     """
     started = time.perf_counter()
     remove_abandoned_builds(db_path)  # also when nothing is rebuilt: a killed build's leftovers
-    digest = content_hash(data_dir)
-    meta = read_meta(db_path)
-    if (
-        not force
-        and meta.get("content_hash") == digest
-        and meta.get("store_version") == STORE_VERSION
-    ):
-        return BuildReport(
-            db_path, digest, False, time.perf_counter() - started,
-            int(meta.get("briefings", 0)), int(meta.get("records", 0)),
-        )
-    loaded = load_all(data_dir)  # raises before anything is written
+    if not force and (report := current_build(data_dir, db_path)) is not None:
+        return report
+    signature = file_signature(data_dir)  # before reading: an edit during the build shows
+    digests = file_digests(data_dir)
+    digest = content_hash(data_dir, digests)
+    old = _reusable(db_path, data_dir, digests) if incremental else None
+    # raises before anything is written
+    loaded = load_changed(data_dir, unchanged=old.unchanged if old else None)
     if db_path.is_dir():
         raise storage_error(IsADirectoryError(errno.EISDIR, "is a folder"), db_path)
     try:
@@ -187,8 +243,11 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False) -> Bui
         raise storage_error(exc, db_path) from None
     os.close(fd)
     tmp = Path(tmp_name)
+    inputs = _inputs(data_dir, loaded, digests, old)
+    extra = {"builder": builder_version(), "inputs": json.dumps(inputs, sort_keys=True),
+             **({"file_signature": signature} if signature else {})}
     try:
-        records = _write(tmp, loaded, digest)
+        records = _write(tmp, loaded, digest, extra, db_path if old else None)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, db_path)
@@ -217,38 +276,180 @@ def build_or_last_good(data_dir: Path, db_path: Path) -> BuildReport:
     """
     try:
         return build_database(data_dir, db_path)
-    except (BriefingError, StorageError, OSError, RecursionError) as exc:
-        meta = read_meta(db_path)
-        if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
-            if isinstance(exc, OSError):  # reading the data folder: name the path, no traceback
-                raise StorageError(f"cannot read {exc.filename or data_dir}: "
-                                   f"{exc.strerror or exc}; check DATA_DIR and that this user "
-                                   "may read it") from None
-            if isinstance(exc, RecursionError):
-                raise StorageError(f"the briefing files under {data_dir} nest too deeply to "
-                                   "read; run `python -m bot validate`") from None
-            raise
-        if isinstance(exc, BriefingError):
-            problems = tuple(str(p) for p in exc.problems)
-        else:
-            problems = (str(exc) if isinstance(exc, StorageError)
-                        else f"{type(exc).__name__}: {exc}",)
-        log.warning("the briefing files could not be built (%d problem(s)); serving the last "
-                    "good database, built %s. Fix them and /admin reload what:data:\n%s",
-                    len(problems), meta.get("built_at", "?"), "\n".join(problems))
-        return BuildReport(db_path, meta["content_hash"], False, 0.0,
-                           int(meta.get("briefings", 0)), int(meta.get("records", 0)),
-                           problems)
+    except LAST_GOOD_ERRORS as exc:
+        return last_good(exc, data_dir, db_path)
 
 
-def _write(path: Path, loaded: list[LoadedBriefing], digest: str) -> int:
-    conn = sqlite3.connect(path)
+#: What a failed start-up build may raise and still leave the last good database serving.
+LAST_GOOD_ERRORS = (BriefingError, StorageError, OSError, RecursionError)
+
+
+def last_good(exc: BaseException, data_dir: Path, db_path: Path) -> BuildReport:
+    """The report of serving the last good database after the build failed with `exc`;
+    re-raise (as one line where it can) when there is none."""
+    meta = read_meta(db_path)
+    if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
+        if isinstance(exc, OSError):  # reading the data folder: name the path, no traceback
+            raise StorageError(f"cannot read {exc.filename or data_dir}: "
+                               f"{exc.strerror or exc}; check DATA_DIR and that this user "
+                               "may read it") from None
+        if isinstance(exc, RecursionError):
+            raise StorageError(f"the briefing files under {data_dir} nest too deeply to "
+                               "read; run `python -m bot validate`") from None
+        raise exc
+    if isinstance(exc, BriefingError):
+        problems = tuple(str(p) for p in exc.problems)
+    else:
+        problems = (str(exc) if isinstance(exc, StorageError)
+                    else f"{type(exc).__name__}: {exc}",)
+    log.warning("the briefing files could not be built (%d problem(s)); serving the last "
+                "good database, built %s. Fix them and /admin reload what:data:\n%s",
+                len(problems), meta.get("built_at", "?"), "\n".join(problems))
+    return BuildReport(db_path, meta["content_hash"], False, 0.0,
+                       int(meta.get("briefings", 0)), int(meta.get("records", 0)),
+                       problems)
+
+
+# ---------------------------------------------------------------------------- incremental
+
+
+@dataclass(frozen=True, slots=True)
+class _Reuse:
+    """What the last build's database lends this one."""
+
+    unchanged: dict[str, Unchanged]  # by briefing file
+    inputs: dict[str, dict[str, object]]
+
+
+def _briefing_inputs(data_dir: Path, item: LoadedBriefing, digests: dict[str, str]
+                     ) -> dict[str, object]:
+    """The record of what one briefing was built from: its file's and its texts' digests."""
+    rel = str(Path(item.file).relative_to(data_dir)) if Path(item.file).is_relative_to(
+        data_dir) else item.file
+    texts = {}
+    for source in item.briefing.sources:
+        if source.text:
+            name = str(Path("sources") / source.text)
+            texts[name] = digests.get(name, "")
+    return {"id": item.briefing.id, "digest": digests.get(rel, ""), "file": rel,
+            "records": _records(item), "texts": texts}
+
+
+def _inputs(data_dir: Path, loaded: list[LoadedBriefing | Unchanged], digests: dict[str, str],
+            old: _Reuse | None) -> dict[str, dict[str, object]]:
+    return {item.file: (old.inputs[item.file] if isinstance(item, Unchanged) and old
+                        else _briefing_inputs(data_dir, item, digests))  # type: ignore[arg-type]
+            for item in loaded}
+
+
+def _copy_tables(conn: sqlite3.Connection) -> list[tuple[str, str]] | None:
+    """(table, its briefing column) for every table of the schema, or None when a table has
+    no briefing column (its rows could not be told apart by briefing)."""
+    virtual = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")]
+    out = []
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "AND name NOT LIKE 'sqlite_%' ORDER BY name").fetchall():
+        if name == "meta" or any(name.startswith(f"{v}_") for v in virtual):
+            continue  # meta is written fresh; a virtual table's shadow tables follow it
+        columns = [row[1] for row in conn.execute(f'PRAGMA main.table_info("{name}")')]
+        key = "id" if name == "briefings" else "briefing_id"
+        if key not in columns:
+            return None
+        out.append((name, key))
+    return out
+
+
+def _reusable(db_path: Path, data_dir: Path, digests: dict[str, str]) -> _Reuse | None:
+    """Which briefings of the existing database can be copied rather than built again."""
+    meta = read_meta(db_path)
+    if meta.get("store_version") != STORE_VERSION or meta.get("builder") != builder_version():
+        return None
+    try:
+        inputs: dict[str, dict[str, object]] = json.loads(meta.get("inputs", ""))
+    except ValueError:
+        return None
+    if not _same_schema(db_path):
+        return None
+    unchanged = {}
+    for file, entry in inputs.items():
+        texts = entry.get("texts")
+        if (not isinstance(texts, dict) or digests.get(str(entry.get("file"))) != entry["digest"]
+                or any(digests.get(name) != d for name, d in texts.items())):
+            continue
+        unchanged[file] = Unchanged(file, str(entry["id"]), int(entry["records"]))  # type: ignore[call-overload]
+    return _Reuse(unchanged, inputs) if unchanged else None
+
+
+def _same_schema(db_path: Path) -> bool:
+    """Whether the database at `db_path` has exactly this code's tables, each of which can
+    be copied by briefing."""
+    fresh = sqlite3.connect(":memory:")
+    try:
+        fresh.executescript(SCHEMA)
+        if _copy_tables(fresh) is None:
+            return False
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            query = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+            return conn.execute(query).fetchall() == fresh.execute(query).fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        fresh.close()
+
+
+def _records(item: LoadedBriefing) -> int:
+    b = item.briefing
+    return (len(b.sources) + len(b.entities) + len(b.events) + len(b.quotes) + len(b.claims)
+            + len(b.discrepancies) + (1 + len(b.deal.transfers) if b.deal else 0))
+
+
+def _copy_run(conn: sqlite3.Connection, tables: list[tuple[str, str]],
+              run: list[tuple[int, Unchanged]]) -> None:
+    """Copy the rows of a run of consecutive unchanged briefings from the old database, in
+    the order a full build writes them (by briefing, then as they were written)."""
+    conn.execute("DELETE FROM temp.run")
+    conn.executemany("INSERT INTO temp.run VALUES (?, ?)", [(u.id, p) for p, u in run])
+    for table, key in tables:
+        columns = [row[1] for row in conn.execute(f'PRAGMA main.table_info("{table}")')]
+        picked = ", ".join("r.position" if (table == "briefings" and c == "position")
+                           else f'x."{c}"' for c in columns)
+        conn.execute(f'INSERT INTO main."{table}" SELECT {picked} FROM old."{table}" x '
+                     f'JOIN temp.run r ON r.id = x."{key}" ORDER BY r.position, x.rowid')
+
+
+def _write_items(conn: sqlite3.Connection, loaded: list[LoadedBriefing | Unchanged],
+                 old: Path | None) -> int:
+    """Write every briefing in order: built, or copied from `old` when unchanged."""
+    tables: list[tuple[str, str]] = []
+    if old is not None and any(isinstance(item, Unchanged) for item in loaded):
+        # `_reusable` checked that the old database has this schema, every table by briefing.
+        conn.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
+        tables = _copy_tables(conn) or []
+        conn.execute("CREATE TEMP TABLE run(id TEXT PRIMARY KEY, position INTEGER)")
+    records = 0
+    run: list[tuple[int, Unchanged]] = []
+    for position, item in enumerate(loaded):
+        if isinstance(item, Unchanged):
+            run.append((position, item))
+            records += item.records
+            continue
+        if run:
+            _copy_run(conn, tables, run)
+            run = []
+        records += _write_briefing(conn, item, position)
+    if run:
+        _copy_run(conn, tables, run)
+    return records
+
+
+def _write(path: Path, loaded: list[LoadedBriefing | Unchanged], digest: str,
+           extra: dict[str, str], old: Path | None = None) -> int:
+    conn = sqlite3.connect(path, uri=True)
     try:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         conn.executescript(SCHEMA)
-        records = 0
-        for position, item in enumerate(loaded):
-            records += _write_briefing(conn, item, position)
+        records = _write_items(conn, loaded, old)
         conn.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [
@@ -257,6 +458,7 @@ def _write(path: Path, loaded: list[LoadedBriefing], digest: str) -> int:
                 ("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
                 ("briefings", str(len(loaded))),
                 ("records", str(records)),
+                *extra.items(),
             ],
         )
         conn.execute("INSERT INTO search(search) VALUES ('optimize')")
@@ -407,5 +609,4 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
 
     conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ev)
     conn.executemany("INSERT INTO search VALUES (?, ?, ?, ?, ?, ?)", fts)
-    return (len(b.sources) + len(b.entities) + len(b.events) + len(b.quotes) + len(b.claims)
-            + len(b.discrepancies) + (1 + len(b.deal.transfers) if b.deal else 0))
+    return _records(item)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ class BriefingError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+    def __reduce__(self) -> tuple[type[BriefingError], tuple[list[Problem]]]:
+        # Rebuilt from the problems (not the message) when it crosses from the build process.
+        return (BriefingError, (self.problems,))
 
 
 @dataclass(slots=True)
@@ -493,47 +498,104 @@ def briefing_files(data_dir: Path) -> list[Path]:
                   and (p.is_file() or (p.is_symlink() and not p.exists())))
 
 
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A briefing whose file and source texts are byte for byte those of the last build,
+    which validated them: not read again (its rows are copied from that build)."""
+
+    file: str
+    id: str
+    records: int
+
+
 def load_all(data_dir: Path, files: Iterable[Path] | None = None) -> list[LoadedBriefing]:
     """Load every briefing under `data_dir`; raise one BriefingError listing all problems."""
+    return load_changed(data_dir, files)  # type: ignore[return-value]  # nothing Unchanged
+
+
+def load_changed(data_dir: Path, files: Iterable[Path] | None = None,
+                 unchanged: Mapping[str, Unchanged] | None = None
+                 ) -> list[LoadedBriefing | Unchanged]:
+    """`load_all`, except that a file in `unchanged` (by its path) is not read: its entry
+    stands in its place. Ids are still checked across all of them."""
     paths = list(files) if files is not None else briefing_files(data_dir)
     if not paths:
         raise BriefingError([Problem(str(data_dir / "briefings"), None, "", "no briefing files")])
-    loaded: list[LoadedBriefing] = []
+    kept = unchanged or {}
+    loaded: list[LoadedBriefing | Unchanged] = []
     problems: list[Problem] = []
     for path in paths:
+        if str(path) in kept:
+            loaded.append(kept[str(path)])
+            continue
         try:
             loaded.append(load_briefing(path, data_dir / "sources"))
         except BriefingError as exc:
             problems.extend(exc.problems)
     first: dict[str, str] = {}
     for item in loaded:
-        if item.briefing.id in first:
+        bid = item.id if isinstance(item, Unchanged) else item.briefing.id
+        if bid in first:
+            line = item.id_line if isinstance(item, LoadedBriefing) else None
             problems.append(
-                Problem(item.file, item.id_line if item.id_line is not None
-                        else _id_line(item.file), "id",
-                        f"briefing id '{item.briefing.id}' is also "
-                        f"used by {first[item.briefing.id]}")
+                Problem(item.file, line if line is not None else _id_line(item.file), "id",
+                        f"briefing id '{bid}' is also used by {first[bid]}")
             )
-        first.setdefault(item.briefing.id, item.file)
+        first.setdefault(bid, item.file)
     if problems:
         raise BriefingError(problems)
     return loaded
 
 
-def content_hash(data_dir: Path) -> str:
-    """A digest of every briefing and source file (and the format's version)."""
-    digest = hashlib.sha256(f"schema:{SCHEMA_VERSION}\n".encode())
+def input_files(data_dir: Path) -> list[Path]:
+    """Every file a build reads or must notice: briefings/ and sources/, sorted."""
+    out: list[Path] = []
     for folder in ("briefings", "sources"):
         base = data_dir / folder
-        if not base.is_dir():
+        if base.is_dir():
+            out.extend(sorted(p for p in base.rglob("*") if p.is_file() or p.is_symlink()))
+    return out
+
+
+def file_digests(data_dir: Path) -> dict[str, str]:
+    """The sha256 of every input file, by its path relative to `data_dir`."""
+    out: dict[str, str] = {}
+    for path in input_files(data_dir):
+        try:
+            out[str(path.relative_to(data_dir))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            # Unreadable or a broken link: the loader reports it; the hash must still
+            # change, so that a start does not take the old database for current.
+            out[str(path.relative_to(data_dir))] = f"unreadable: {exc.strerror}"
+    return out
+
+
+def content_hash(data_dir: Path, digests: dict[str, str] | None = None) -> str:
+    """A digest of every briefing and source file (and the format's version)."""
+    digest = hashlib.sha256(f"schema:{SCHEMA_VERSION}\n".encode())
+    for name, file_digest in (digests if digests is not None else file_digests(data_dir)).items():
+        digest.update(f"{name}\0{file_digest}\0".encode())
+    return digest.hexdigest()
+
+
+#: A file modified this recently may be modified again within the same mtime tick, unseen by
+#: its size and mtime (git's "racy" files): such a signature is not trusted.
+RACY_SECONDS = 2.0
+
+
+def file_signature(data_dir: Path, *, now: float | None = None) -> str | None:
+    """A cheap digest of the input files' paths, sizes and mtimes (no contents read), or
+    None when a file changed too recently for its mtime to be trusted."""
+    digest = hashlib.sha256(f"schema:{SCHEMA_VERSION}\n".encode())
+    limit = (time.time() if now is None else now) - RACY_SECONDS
+    for path in input_files(data_dir):
+        try:
+            st = path.stat()
+        except OSError as exc:
+            digest.update(f"{path}\0unreadable {exc.errno}\0".encode())
             continue
-        for path in sorted(p for p in base.rglob("*") if p.is_file() or p.is_symlink()):
-            digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
-            try:
-                digest.update(path.read_bytes())
-            except OSError as exc:
-                # Unreadable or a broken link: the loader reports it; the hash must still
-                # change, so that a start does not take the old database for current.
-                digest.update(f"unreadable: {exc.strerror}".encode())
-            digest.update(b"\0")
+        if st.st_mtime > limit or st.st_ctime > limit:
+            return None
+        digest.update(f"{path.relative_to(data_dir)}\0{st.st_size}\0{st.st_mtime_ns}\0"
+                      f"{st.st_ino}\0".encode())
     return digest.hexdigest()

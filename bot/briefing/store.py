@@ -2,8 +2,9 @@
 
 Readers take a `Snapshot` (one database connection and its name index) for a whole answer, so
 an answer comes entirely from the old data or entirely from the new, never from a mix. A reload
-builds a new database file beside the old one; the old snapshot keeps serving until the build
-has succeeded, and is closed once the last answer using it is done.
+builds a new database file beside the old one, in a child process (bot/briefing/isolated.py);
+the old snapshot keeps serving until the build has succeeded, and is closed once the last
+answer using it is done.
 
 A snapshot's queries live in one reader per kind of record (bot/briefing/readers/) and the
 name-resolution policy in bot/briefing/resolve.py; `Snapshot` puts them together over one
@@ -20,7 +21,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from .build import BuildReport, build_database, build_or_last_good
+from .build import (
+    LAST_GOOD_ERRORS,
+    BuildReport,
+    current_build,
+    last_good,
+    remove_abandoned_builds,
+)
+from .isolated import build_in_child
 from .lease import Leased
 from .names import Name, NameIndex
 from .readers.deals import DealReader
@@ -97,8 +105,7 @@ class Store:
         """Build (or reuse) the database and start serving it. With `last_good` (the bot's
         start), files that cannot be built leave the last good database serving, with the
         problems in `last_build.problems`."""
-        build = build_or_last_good if last_good else build_database
-        report = await asyncio.to_thread(build, self.data_dir, self.db_path)
+        report = await self._build(force=False, last_good_on_error=last_good)
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
@@ -107,8 +114,7 @@ class Store:
     async def reload(self, *, force: bool = True) -> BuildReport:
         """Rebuild from the files and swap; on any error the old snapshot keeps serving."""
         async with self._reload_lock:
-            report = await asyncio.to_thread(build_database, self.data_dir, self.db_path,
-                                             force=force)
+            report = await self._build(force=force)
             if self._closed:  # shut down while building: serve nothing new, open nothing
                 log.info("store closed during a reload; the new database is not opened")
                 return report
@@ -118,6 +124,23 @@ class Store:
             if old is not None:
                 await old.retire()  # closes now, or when its last reader is done
             return report
+
+    async def _build(self, *, force: bool, last_good_on_error: bool = False) -> BuildReport:
+        """Reuse the database when it is current (a check of the files' signature, cheap
+        enough for this process), else build it in a child process: parsing and validating
+        hold the GIL for seconds, which in this process would stall every answer."""
+        try:
+            # A killed build's leftovers go also when nothing is rebuilt.
+            await asyncio.to_thread(remove_abandoned_builds, self.db_path)
+            if not force:
+                current = await asyncio.to_thread(current_build, self.data_dir, self.db_path)
+                if current is not None:
+                    return current
+            return await build_in_child(self.data_dir, self.db_path, force=force)
+        except LAST_GOOD_ERRORS as exc:
+            if not last_good_on_error:
+                raise
+            return await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:
