@@ -1,27 +1,30 @@
-"""Start and build: building the database, and restarting on unchanged data.
+"""Start and build: building the database, rebuilding it after one change, restarting.
 
-Build (`bot.briefing.build.build_database`, exactly what `Store.open` runs in a thread): from
-the briefing files to a finished database file — hash the files, parse and validate every
-briefing (YAML, pydantic, references, every evidence quote found in its source text), write all
-tables and the full-text index into a temporary file, fsync, rename. Measured for
+Build (`bot.briefing.build.build_database`, what `Store.open` and `Store.reload` run in a child
+process): from the briefing files to a finished database file — hash the files, parse and
+validate every briefing (YAML, pydantic, references, every evidence quote found in its source
+text), write all tables and the full-text index into a temporary file, fsync, rename. Measured
+for
 
-* the bundled briefing (data/, about 65 records), forced rebuilds, median of several;
+* the bundled briefing (data/, about 65 records), forced full rebuilds, median of several
+  (baseline: a bare `sqlite3` `executemany` of as many rows into one six-column table, with the
+  same pragmas — reported, no goal);
 * 1,000 synthetic briefings of 100 records each (100,000 records; `bench.corpus` writes them
   with their source texts into a temporary DATA_DIR, so every evidence quote validates), one
-  build. --quick builds fewer briefings and pro-rates the goal; the row says so.
-
-Baseline: a bare `sqlite3` `executemany` of the same number of rows (every row the build wrote,
-counted in the built database, the full-text index included) into one table of six text
-columns, with the same pragmas (journal off, synchronous off), in the same run.
+  full build (`incremental=False`). Baseline: only parsing the same files' YAML with PyYAML's C
+  loader (`yaml.load(text, Loader=yaml.CSafeLoader)`, files read included). Goal: within 2×.
+  --quick builds fewer briefings; the row says so.
+* the rebuild after changing one of those files (a briefing's summary): what `/admin reload`
+  builds, incremental (the other briefings' rows are copied from the old database). Baseline:
+  the full build above. Goal: within 0.1×.
 
 Restart on unchanged data: a new `Store` on the same files and database, `await store.open()`
-(which hashes the files, finds the hash recorded in the database and reuses it, then opens the
-snapshot and builds the in-memory name index) and the first answer (`/who` through
-`bot.router.answer_request`): the store's work between process start and the first reply. Median of
-several, for both data sets. Baseline: a bare sqlite3 connect + one primary-key select on the
-same database.
-
-Goals: the 1,000-briefing build under 10 s; an unchanged restart under 100 ms of store work.
+(which compares the files' signature — paths, sizes, mtimes — with the one recorded in the
+database and reuses it, then opens the snapshot and builds the in-memory name index) and the
+first answer (`/who` through `bot.router.answer_request`): the store's work between process
+start and the first reply. Median of several, for both data sets, after one warm-up restart (a
+live box has the files in its page cache). Baseline: a bare sqlite3 connect + one primary-key
+select on the same database. Goal: within 30× (and under 100 ms).
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ import contextlib
 import sqlite3
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.briefing.build import build_database
+from bot.briefing.loader import briefing_files
 from bot.briefing.store import Store
 from bot.router import Intent
 from bot.router import answer_request as answer
@@ -41,8 +47,9 @@ from bot.router import answer_request as answer
 from . import corpus
 from .common import Row, copy_bundled_data, log, ms
 
-BUILD_GOAL_S = 10.0
-BUILD_GOAL_BRIEFINGS = 1000
+BUILD_GOAL_RATIO = 2.0  # full build / C-loader parse
+REBUILD_GOAL_RATIO = 0.1  # rebuild after one change / full build
+RESTART_GOAL_RATIO = 30.0  # unchanged restart / bare sqlite3 open + select
 RESTART_GOAL_MS = 100.0
 ROW_TEXT = "x" * 40
 
@@ -70,6 +77,25 @@ def bare_insert(path: Path, rows: int) -> float:
     finally:
         conn.close()
     return time.perf_counter() - start
+
+
+def c_parse(data: Path) -> float:
+    """Seconds to read and parse every briefing file with PyYAML's C loader, nothing else."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    start = time.perf_counter()
+    for path in briefing_files(data):
+        yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe loader)
+    return time.perf_counter() - start
+
+
+def change_one(data: Path) -> Path:
+    """Change one briefing's summary (the middle file), as an editor's fix would."""
+    files = briefing_files(data)
+    path = files[len(files) // 2]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("summary: A synthetic story", "summary: A revised story", 1),
+                    encoding="utf-8")
+    return path
 
 
 def bare_open(db: Path) -> float:
@@ -107,20 +133,46 @@ class BuildResult:
     restart_bare: list[float]
     reused: bool
     generate_seconds: float = 0.0
+    parse: list[float] = field(default_factory=list)  # C-loader parse only (the corpus)
+    rebuild: list[float] = field(default_factory=list)  # after changing one file
+    rebuilt_one: bool = False  # the rebuild parsed only the changed briefing
 
 
 async def measure_one(label: str, data: Path, db: Path, who: str, builds: int,
-                      restarts: int, scratch: Path) -> BuildResult:
-    build_times, bare_times = [], []
+                      restarts: int, scratch: Path, *, corpus_baselines: bool = False
+                      ) -> BuildResult:
+    build_times, bare_times, parse_times, rebuild_times = [], [], [], []
     report = None
+    rebuilt_one = False
     for i in range(builds):
         start = time.perf_counter()
-        report = build_database(data, db, force=True)
+        report = build_database(data, db, force=True, incremental=False)
         build_times.append(time.perf_counter() - start)
         if i == 0:
             rows = count_rows(db)
-        bare_times.append(bare_insert(scratch / "bare.sqlite3", rows))
+        if corpus_baselines:
+            parse_times.append(c_parse(data))
+        else:
+            bare_times.append(bare_insert(scratch / "bare.sqlite3", rows))
     assert report is not None
+    if corpus_baselines:
+        from bot.briefing import loader
+        change_one(data)
+        parsed = []
+        real = loader.load_briefing
+
+        def counting(path: Path, sources: Path) -> loader.LoadedBriefing:
+            parsed.append(path)
+            return real(path, sources)
+
+        loader.load_briefing = counting  # type: ignore[assignment]  # to count what is parsed
+        try:
+            start = time.perf_counter()
+            build_database(data, db)
+            rebuild_times.append(time.perf_counter() - start)
+        finally:
+            loader.load_briefing = real  # type: ignore[assignment]
+        rebuilt_one = len(parsed) == 1
     opens, firsts, bares = [], [], []
     reused = True
     await restart_once(data, db, who)  # warm the page cache as a restart on a live box would
@@ -131,7 +183,8 @@ async def measure_one(label: str, data: Path, db: Path, who: str, builds: int,
         reused = reused and r
         bares.append(bare_open(db))
     return BuildResult(label, report.briefings, report.records, rows, build_times, bare_times,
-                       opens, firsts, bares, reused)
+                       opens, firsts, bares, reused, parse=parse_times, rebuild=rebuild_times,
+                       rebuilt_one=rebuilt_one)
 
 
 async def measure(workdir: Path, briefings: int, *, bundled_builds: int = 5,
@@ -149,7 +202,7 @@ async def measure(workdir: Path, briefings: int, *, bundled_builds: int = 5,
     log(f"startup: building {briefings:,} synthetic briefings")
     first_name = corpus.entities(1)[0].name
     big = await measure_one(f"{briefings:,} synthetic briefings", data, workdir / "corpus.sqlite3",
-                            first_name, 1, restarts, workdir)
+                            first_name, 1, restarts, workdir, corpus_baselines=True)
     big.generate_seconds = generated
     return small, big, data, workdir / "corpus.sqlite3"
 
@@ -163,25 +216,31 @@ def rows(small: BuildResult, big: BuildResult) -> list[Row]:
              f"median of {len(small.build)}",
         figure=ms(b, 0), baseline=f"bare sqlite3 executemany of {small.rows:,} rows: {ms(base, 1)}",
         ratio=b / base, goal="— (reported)", met=None))
-    goal_s = BUILD_GOAL_S * big.briefings / BUILD_GOAL_BRIEFINGS
-    b, base = med(big.build), med(big.bare)
-    goal = f"< {goal_s:g} s" + ("" if big.briefings == BUILD_GOAL_BRIEFINGS else
-                                f" (10 s pro-rated to {big.briefings:,} briefings)")
+    b, base = med(big.build), med(big.parse)
     out.append(Row(
-        what=f"Database build, {big.label} ({big.records:,} records, {big.rows:,} rows)",
-        figure=f"{b:.2f} s ({b / big.briefings * 1000:.0f} ms per briefing)",
-        baseline=f"bare sqlite3 executemany of {big.rows:,} rows: {base:.2f} s",
-        ratio=b / base, goal=goal, met=b < goal_s))
+        what=f"Database build, {big.label} ({big.records:,} records, {big.rows:,} rows), full",
+        figure=f"{b:.2f} s ({b / big.briefings * 1000:.1f} ms per briefing)",
+        baseline=f"only parsing their YAML with the C loader: {base:.2f} s",
+        ratio=b / base, goal=f"≤ {BUILD_GOAL_RATIO:g}×", met=b / base <= BUILD_GOAL_RATIO))
+    r = med(big.rebuild)
+    out.append(Row(
+        what=f"Rebuild after changing one of {big.label} (incremental, as `/admin reload`)",
+        figure=f"{r:.2f} s" + ("" if big.rebuilt_one else " — NOT incremental: parsed more "
+                                                           "than the changed file"),
+        baseline=f"the full build: {b:.2f} s",
+        ratio=r / b, goal=f"≤ {REBUILD_GOAL_RATIO:g}×",
+        met=r / b <= REBUILD_GOAL_RATIO and big.rebuilt_one))
     for res in (small, big):
         total = [o + f for o, f in zip(res.restart_open, res.restart_first, strict=True)]
         t, o, f = med(total), med(res.restart_open), med(res.restart_first)
         base = med(res.restart_bare)
         out.append(Row(
-            what=f"Restart on unchanged data, {res.label}: `Store.open` (reuse by hash) + first "
+            what=f"Restart on unchanged data, {res.label}: `Store.open` (reuse by file signature) "
+                 f"+ first "
                  f"`/who`, median of {len(total)}",
             figure=f"{ms(t, 1)} (open {ms(o, 1)} + first answer {ms(f, 1)})"
                    + ("" if res.reused else " — NOT reused: rebuilt"),
             baseline=f"bare sqlite3 open + primary-key select: {ms(base, 2)}",
-            ratio=t / base, goal=f"< {RESTART_GOAL_MS:g} ms",
-            met=t * 1000 < RESTART_GOAL_MS and res.reused))
+            ratio=t / base, goal=f"≤ {RESTART_GOAL_RATIO:g}× (and < {RESTART_GOAL_MS:g} ms)",
+            met=t / base <= RESTART_GOAL_RATIO and t * 1000 < RESTART_GOAL_MS and res.reused))
     return out

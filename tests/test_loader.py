@@ -675,3 +675,26 @@ def test_fold_ignores_case_accents_and_spacing() -> None:
     assert fold("Maiquetía") == fold("MAIQUETIA") == fold("maiquetia")
     assert fold("  Simón   Bolívar ") == fold("SIMON BOLIVAR")
     assert fold("Maiquetía") != fold("Maiquetas")
+
+
+# Edits the schema itself would accept, so only the YAML checks can refuse them: the loader
+# parses a file without line numbers first, and must not let any of them through that way.
+@pytest.mark.parametrize(("edits", "message", "line", "after"), [
+    ([("language: en\n", "language: en\nlanguage: en\n")], "duplicate key 'language'",
+     "language: en", "language: en"),
+    ([("language: en\n", "language: &lang en\n"),
+      (BUKELE_ALIASES, "    aliases: [Bukele, *lang]\n")],
+     "YAML anchors and aliases (&name, *name) are not allowed", "language: &lang en", None),
+    ([("language: en\n", "<<: {language: en}\n")], "YAML merge keys (<<) are not allowed",
+     "<<: {language: en}", None),
+])
+def test_yaml_only_mistakes_are_reported_even_where_the_schema_would_accept_them(
+        edits: list[tuple[str, str]], message: str, line: str, after: str | None,
+        write_briefing, tmp_data: Path) -> None:
+    text = ORIGINAL
+    for old, new in edits:
+        text = replace_once(text, old, new)
+    path = write_briefing(text)
+    problems = problems_of(path, tmp_data / "sources")
+    expected = line_of(text, line, after)
+    assert [p for p in problems if message in p.message and p.line == expected], problems

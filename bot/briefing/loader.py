@@ -594,7 +594,7 @@ def file_signature(data_dir: Path, *, now: float | None = None) -> str | None:
         except OSError as exc:
             digest.update(f"{path}\0unreadable {exc.errno}\0".encode())
             continue
-        if st.st_mtime > limit or st.st_ctime > limit:
+        if st.st_mtime > limit:
             return None
         digest.update(f"{path.relative_to(data_dir)}\0{st.st_size}\0{st.st_mtime_ns}\0"
                       f"{st.st_ino}\0".encode())

@@ -1,0 +1,310 @@
+"""How the database gets built: incrementally, skipped when current, in a child process.
+
+What an operator relies on: a rebuild after one edit gives exactly the database a full build
+gives; a restart on unchanged files reuses the database without reading them; a build process
+killed mid-build changes nothing and is reported in one line while the old data keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.briefing import build, loader
+from bot.briefing.build import StorageError, build_database, read_meta
+from bot.briefing.store import Store
+from tests.briefing_data import BRIEFING_NAME, REPO
+
+WITHIN = 60.0  # seconds: only turns a hang into a failure
+BUNDLED_ID = "prisoner-exchange-2025"
+AN_HOUR_AGO = time.time() - 3600
+
+
+def make_data(target: Path, copies: int) -> Path:
+    """The bundled briefing `copies` times (ids story-0, story-1, ...), with its sources."""
+    shutil.copytree(REPO / "data" / "sources", target / "sources")
+    (target / "briefings").mkdir(parents=True)
+    text = (REPO / "data" / "briefings" / BRIEFING_NAME).read_text(encoding="utf-8")
+    assert text.count(f"\nid: {BUNDLED_ID}\n") == 1, "the bundled briefing's id line moved"
+    for i in range(copies):
+        (target / "briefings" / f"story-{i}.yaml").write_text(
+            text.replace(f"\nid: {BUNDLED_ID}\n", f"\nid: story-{i}\n"), encoding="utf-8")
+    return target
+
+
+def age(data: Path) -> None:
+    """Make every input file an hour old, as files are on a server between deployments."""
+    for path in loader.input_files(data):
+        os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+
+
+def tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows in the order they were written (the full-text index through its
+    own table), and meta without what differs by build time or path."""
+    out: dict[str, list[tuple[object, ...]]] = {}
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        names = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'search_%'")]
+        for name in names:
+            if name == "meta":
+                out[name] = sorted(conn.execute(
+                    "SELECT key, value FROM meta WHERE key NOT IN ('built_at')").fetchall())
+            else:
+                out[name] = conn.execute(
+                    f'SELECT rowid, * FROM "{name}" ORDER BY rowid').fetchall()
+        # What search finds, ranked: the index itself, not only the rows it was made from.
+        out["search MATCH"] = conn.execute(
+            "SELECT rowid, briefing_id, ref_id, bm25(search) FROM search WHERE search MATCH "
+            "'prisoners OR Bukele OR exchange' ORDER BY rank, rowid").fetchall()
+    return out
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the briefing files the loader parses (in this process)."""
+    seen: list[str] = []
+    real = loader.load_briefing
+
+    def counting(path: Path, sources_dir: Path) -> loader.LoadedBriefing:
+        seen.append(path.name)
+        return real(path, sources_dir)
+
+    monkeypatch.setattr(loader, "load_briefing", counting)
+    yield seen
+
+
+def edit_description(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    old = "    name: Nayib Bukele\n"
+    assert old in text, "the bundled briefing changed: update this test's edit"
+    path.write_text(text.replace(old, "    name: Nayib Armando Bukele\n", 1), encoding="utf-8")
+
+
+def remove(path: Path) -> None:
+    path.unlink()
+
+
+def add_copy(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    (path.parent / "story-1b.yaml").write_text(  # sorts between story-1 and story-2
+        text.replace("\nid: story-1\n", "\nid: story-1b\n"), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("change", "parsed_files"), [
+    (edit_description, ["story-2.yaml"]),
+    (remove, []),
+    (add_copy, ["story-1b.yaml"]),
+])
+def test_a_rebuild_after_one_change_parses_that_file_only_and_equals_a_full_build(
+        tmp_path: Path, parsed: list[str], change: object, parsed_files: list[str]) -> None:
+    data = make_data(tmp_path / "data", 4)
+    db = tmp_path / "db" / "incremental.sqlite3"
+    build_database(data, db)
+    target = data / "briefings" / ("story-1.yaml" if change is add_copy else "story-2.yaml")
+    change(target)  # type: ignore[operator]
+    parsed.clear()
+
+    report = build_database(data, db, force=True)
+
+    assert report.rebuilt
+    assert parsed == parsed_files
+    full = tmp_path / "db" / "full.sqlite3"
+    build_database(data, full, incremental=False)
+    assert tables(db) == tables(full)
+
+
+def test_a_changed_source_text_rebuilds_every_briefing_that_quotes_it(
+        tmp_path: Path, parsed: list[str]) -> None:
+    data = make_data(tmp_path / "data", 3)
+    db = tmp_path / "incremental.sqlite3"
+    build_database(data, db)
+    with (data / "sources" / "record.md").open("a", encoding="utf-8") as handle:
+        handle.write("\nA sentence added by an editor.\n")
+    parsed.clear()
+
+    build_database(data, db)
+
+    assert sorted(parsed) == ["story-0.yaml", "story-1.yaml", "story-2.yaml"]
+    full = tmp_path / "full.sqlite3"
+    build_database(data, full, incremental=False)
+    assert tables(db) == tables(full)
+
+
+def test_rows_are_not_copied_from_a_database_built_by_other_code(
+        tmp_path: Path, parsed: list[str]) -> None:
+    data = make_data(tmp_path / "data", 2)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # as an older release left it
+        conn.execute("UPDATE meta SET value = 'an older builder' WHERE key = 'builder'")
+    parsed.clear()
+
+    build_database(data, db, force=True)
+
+    assert sorted(parsed) == ["story-0.yaml", "story-1.yaml"]
+
+
+def test_a_broken_edit_is_reported_and_the_rebuild_after_the_fix_is_incremental(
+        tmp_path: Path, parsed: list[str]) -> None:
+    data = make_data(tmp_path / "data", 3)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    path = data / "briefings" / "story-1.yaml"
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("\nid: story-1\n", "\nid: story-0\n"), encoding="utf-8")
+
+    with pytest.raises(loader.BriefingError) as caught:
+        build_database(data, db)
+    # The duplicate id is located (its line found by parsing again), as a full load says.
+    expected = good.split("\n").index("id: story-1") + 1
+    assert [(p.file, p.line, p.message) for p in caught.value.problems] == [
+        (str(path), expected, f"briefing id 'story-0' is also used by "
+                              f"{data / 'briefings' / 'story-0.yaml'}")]
+
+    path.write_text(good, encoding="utf-8")
+    parsed.clear()
+    build_database(data, db)
+    assert parsed == []  # the database still holds story-1 as it was: nothing to parse
+
+
+# ---------------------------------------------------------------------------- restarts
+
+
+def test_an_unchanged_restart_reuses_the_database_without_reading_a_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data(tmp_path / "data", 2)
+    age(data)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the files were read although their signature matched")
+
+    monkeypatch.setattr(build, "content_hash", no_reading)
+    monkeypatch.setattr(build, "file_digests", no_reading)
+    report = build_database(data, db)
+
+    assert not report.rebuilt
+
+
+def test_an_edit_that_keeps_the_size_is_seen_by_its_mtime(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data", 1)
+    age(data)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    path = data / "briefings" / "story-0.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("name: Nayib Bukele", "name: Nayib Bukelx"), encoding="utf-8")
+    assert len(path.read_bytes()) == len(text.encode()), "the edit must keep the size"
+
+    report = build_database(data, db)
+
+    assert report.rebuilt
+    assert read_meta(db)["content_hash"] == loader.content_hash(data)
+
+
+def test_touched_files_are_hashed_once_then_known_by_their_signature_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data(tmp_path / "data", 1)
+    age(data)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    later = AN_HOUR_AGO + 60
+    for path in loader.input_files(data):  # `touch`, or a checkout that rewrote the same bytes
+        os.utime(path, (later, later))
+
+    assert not build_database(data, db).rebuilt  # by content hash
+
+    monkeypatch.setattr(build, "content_hash", lambda *a, **k: pytest.fail("hashed again"))
+    assert not build_database(data, db).rebuilt  # by signature: the hash was not needed
+
+
+def test_files_edited_moments_ago_are_not_trusted_by_their_signature(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data", 1)  # written just now: an edit may follow unseen
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+
+    assert "file_signature" not in read_meta(db)
+
+
+# ---------------------------------------------------------------------------- child process
+
+
+def building_child(db: Path) -> tuple[int, Path] | None:
+    """(pid, temp file) of another process's build of `db` that has written pages."""
+    for temp in db.parent.glob(f".{db.name}.*.building"):
+        pid = int(temp.name[len(db.name) + 2:].split(".")[0])
+        with contextlib.suppress(FileNotFoundError):
+            if pid != os.getpid() and temp.stat().st_size >= 4096:
+                return pid, temp
+    return None
+
+
+async def test_a_build_process_killed_mid_build_changes_nothing_and_says_so(
+        tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data", 40)
+    db = tmp_path / "db" / "briefings.sqlite3"
+    store = Store(data, db)
+    await store.open()
+    try:
+        before = hashlib.sha256(db.read_bytes()).hexdigest()
+        reload = asyncio.create_task(store.reload(force=True))
+        # The rebuild copies every unchanged briefing: a real write to kill in the middle of.
+        deadline = time.monotonic() + WITHIN
+        while (found := building_child(db)) is None:
+            assert not reload.done(), "the build finished before it could be killed"
+            assert time.monotonic() < deadline, "no build process wrote a temporary file"
+            await asyncio.sleep(0.002)
+        pid, temp = found
+        assert pid in [p.pid for p in multiprocessing.active_children()], "not our child"
+        os.kill(pid, signal.SIGKILL)
+
+        with pytest.raises(StorageError, match="stopped before it finished"):
+            await asyncio.wait_for(reload, WITHIN)
+
+        assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+        assert not temp.exists()
+        assert sorted(p.name for p in db.parent.iterdir()) == [db.name]
+        async with store.snapshot() as snap:
+            assert (await snap.lookup("Bukele")).entity is not None
+        # And the next reload builds in a new child.
+        assert (await store.reload(force=True)).rebuilt
+    finally:
+        await store.close()
+
+
+async def test_a_reload_builds_in_another_process(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data", 1)
+    db = tmp_path / "db.sqlite3"
+    store = Store(data, db)
+    await store.open()
+    try:
+        builders: list[int] = []
+        real = build.build_database
+
+        def spy(*args: object, **kwargs: object) -> build.BuildReport:  # never called here
+            builders.append(os.getpid())
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        build.build_database = spy  # type: ignore[assignment]
+        try:
+            edit_description(data / "briefings" / "story-0.yaml")
+            report = await store.reload()
+        finally:
+            build.build_database = real  # type: ignore[assignment]
+        assert report.rebuilt and builders == []
+        async with store.snapshot() as snap:
+            assert (await snap.lookup("Nayib Armando Bukele")).entity is not None
+    finally:
+        await store.close()
