@@ -21,7 +21,8 @@ means the fake refused the callback (e.g. after Discord's 3-second window), unan
 callback came at all, or a defer was never followed up.
 
 Baseline: the same stream for the same time just before, without reloads (its p99 latency).
-Goal: zero failed, zero unanswered, zero mixed; every reload answered.
+Goal: zero failed, zero unanswered, zero mixed; every reload answered; the p99 with reloads
+within 2× of the p99 without.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ DESCRIPTION = "President of El Salvador. He announced"
 # than Discord's 3 s) must not pass for one caused by the reload.
 SHARE = 0.7
 ROLE = "      - title: President of El Salvador\n"
+# The build runs in a child process (bot/briefing/isolated.py): serving only opens the new file.
+P99_GOAL = 2.0
 
 
 def version_text(original: str, version: str) -> str:
@@ -190,6 +193,8 @@ def rows(res: ReloadResult) -> list[Row]:
         baseline=f"same stream without reloads: p99 {b99 * 1000:.1f} ms"
                  + (f", {base_bad} bad answers" if base_bad else ""),
         ratio=p99 / b99 if b99 else None,
-        goal="0 failed, 0 unanswered, 0 mixed; every reload answered (ratio: p99 / p99)",
-        met=not any(bad.values()) and reload_ok == len(res.reloads) and total > 0,
+        goal=f"0 failed, 0 unanswered, 0 mixed; every reload answered; p99 ≤ {P99_GOAL:g}× "
+             "the p99 without reloads",
+        met=(not any(bad.values()) and reload_ok == len(res.reloads) and total > 0
+             and b99 > 0 and p99 / b99 <= P99_GOAL),
         notes=res.samples)]

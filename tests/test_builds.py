@@ -308,3 +308,25 @@ async def test_a_reload_builds_in_another_process(tmp_path: Path) -> None:
             assert (await snap.lookup("Nayib Armando Bukele")).entity is not None
     finally:
         await store.close()
+
+
+async def test_a_restart_finds_exact_names_before_the_name_index_is_built(
+        tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data", 3)  # the same names in three briefings
+    db = tmp_path / "db.sqlite3"
+    store = Store(data, db)
+    await store.open()
+    try:
+        async with store.snapshot() as snap:
+            aliases = [a for (a,) in await snap.conn.execute_fetchall(
+                "SELECT alias FROM aliases ORDER BY rowid")]
+            assert len(aliases) > 30
+            before = [snap.names.exact(a.upper()) for a in aliases]  # from the database
+            assert snap.names._index is None, "the first lookups built the whole index"  # type: ignore[attr-defined]
+            assert snap.names.complete("buk")  # builds it
+            after = [snap.names.exact(a.upper()) for a in aliases]  # from memory
+            assert before == after
+            assert all(len(found) == 3 for found in before)  # one per briefing, in order
+            assert [n.briefing_id for n in before[0]] == ["story-0", "story-1", "story-2"]
+    finally:
+        await store.close()

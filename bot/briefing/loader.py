@@ -586,16 +586,41 @@ RACY_SECONDS = 2.0
 def file_signature(data_dir: Path, *, now: float | None = None) -> str | None:
     """A cheap digest of the input files' paths, sizes and mtimes (no contents read), or
     None when a file changed too recently for its mtime to be trusted."""
-    digest = hashlib.sha256(f"schema:{SCHEMA_VERSION}\n".encode())
-    limit = (time.time() if now is None else now) - RACY_SECONDS
-    for path in input_files(data_dir):
-        try:
-            st = path.stat()
-        except OSError as exc:
-            digest.update(f"{path}\0unreadable {exc.errno}\0".encode())
-            continue
-        if st.st_mtime > limit:
+    limit_ns = int(((time.time() if now is None else now) - RACY_SECONDS) * 1e9)
+    lines = [f"schema:{SCHEMA_VERSION}"]
+    for folder in ("briefings", "sources"):
+        newest = _stat_tree(data_dir / folder, folder, lines)
+        if newest is None or newest > limit_ns:
             return None
-        digest.update(f"{path.relative_to(data_dir)}\0{st.st_size}\0{st.st_mtime_ns}\0"
-                      f"{st.st_ino}\0".encode())
-    return digest.hexdigest()
+    lines.sort()
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _stat_tree(folder: Path, name: str, out: list[str]) -> int | None:
+    """Append "name, size, mtime_ns, inode" of every file under `folder` (os.scandir: one
+    system call per file, which is what makes an unchanged restart cheap); return the newest
+    mtime_ns, or None when a file cannot be looked at (the signature is not to be trusted)."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        return None
+    newest = 0
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                below = _stat_tree(Path(entry.path), f"{name}/{entry.name}", out)
+                if below is None:
+                    return None
+                newest = max(newest, below)
+                continue
+            try:
+                st = entry.stat()
+            except FileNotFoundError:  # a broken symbolic link: the link itself
+                st = entry.stat(follow_symlinks=False)
+        except OSError:
+            return None
+        newest = max(newest, st.st_mtime_ns)
+        out.append(f"{name}/{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+    return newest

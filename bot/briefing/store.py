@@ -16,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -30,16 +33,95 @@ from .build import (
 )
 from .isolated import build_in_child
 from .lease import Leased
-from .names import Name, NameIndex
+from .names import MAX_CHOICES, Name, NameIndex
 from .readers.deals import DealReader
 from .readers.search import fts_query
 from .readers.sources import SourceReader
 from .records import EntityRef
 from .resolve import Resolver
+from .text import fold
 
 __all__ = ["Snapshot", "Store", "fts_query"]
 
 log = logging.getLogger(__name__)
+
+V = TypeVar("V")
+
+
+class _Keyed(Mapping[tuple[str, str], V]):
+    """Rows of one table by (briefing id, id), each read when first asked for.
+
+    Reading every entity and source at open was most of an unchanged restart on a large
+    corpus; an answer needs a handful. A primary-key select on the snapshot's own read-only
+    connection (opened with it, so it reads the same file) takes microseconds, which is why
+    it is done synchronously where the readers look a key up.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock, sql: str,
+                 make: Callable[[sqlite3.Row], V]) -> None:
+        self._conn, self._lock, self._sql, self._make = conn, lock, sql, make
+        self._cache: dict[tuple[str, str], V | None] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> V:
+        if key not in self._cache:
+            with self._lock:
+                row = self._conn.execute(self._sql, key).fetchone()
+            self._cache[key] = self._make(row) if row is not None else None
+        value = self._cache[key]
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        raise TypeError("rows are looked up by key, not listed")
+
+    def __len__(self) -> int:
+        raise TypeError("rows are looked up by key, not counted")
+
+
+class _Names:
+    """The name index, built on first use; an exact name is found with the database's own
+    index on folded aliases without it, so a restart's first `/who` does not wait for it.
+
+    Same answers as NameIndex: `exact` returns the names in the index's order.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._conn, self._lock = conn, lock
+        self._index: NameIndex | None = None
+
+    @property
+    def index(self) -> NameIndex:
+        """The full in-memory index (autocomplete, prefixes, close spellings)."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    rows = self._conn.execute(_NAMES_SQL.format(where="")).fetchall()
+                    self._index = NameIndex([Name(*row) for row in rows])
+        return self._index
+
+    def exact(self, text: str) -> list[Name]:
+        if self._index is not None:
+            return self._index.exact(text)
+        with self._lock:
+            rows = self._conn.execute(_NAMES_SQL.format(where="WHERE a.folded = ?"),
+                                      (fold(text),)).fetchall()
+        return [Name(*row) for row in rows]
+
+    def complete(self, text: str, limit: int = MAX_CHOICES) -> list[Name]:
+        return self.index.complete(text, limit)
+
+    def best_close(self, text: str, cutoff: float = 88.0) -> Name | None:
+        return self.index.best_close(text, cutoff)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+_NAMES_SQL = (
+    "SELECT a.folded, a.alias, e.name, a.briefing_id, a.entity_id FROM aliases a "
+    "JOIN entities e ON e.briefing_id = a.briefing_id AND e.id = a.entity_id {where} "
+    "ORDER BY e.briefing_id, e.position, a.is_name DESC")
 
 
 class Snapshot(Resolver, DealReader, SourceReader, Leased):
@@ -49,38 +131,42 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
     reader; `resolve` and `lookup` find an entity from typed text.
     """
 
+    _keys: sqlite3.Connection | None = None
+
     @classmethod
     async def open(cls, path: Path) -> Snapshot:
-        """Open the database at `path` read-only and load what is kept in memory."""
+        """Open the database at `path` read-only; what is kept in memory is read on demand."""
         conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        keys: sqlite3.Connection | None = None
         try:
             conn.row_factory = aiosqlite.Row
             meta = {r["key"]: r["value"] for r in await conn.execute_fetchall(
                 "SELECT key, value FROM meta")}
-            sources = {(r["briefing_id"], r["id"]): dict(r) for r in await conn.execute_fetchall(
-                "SELECT * FROM sources")}
-            # The two bulk loads read plain tuples: Row lookups by name were a third of the
-            # time a restart on a large corpus spent here.
-            conn.row_factory = None
-            entities = {
-                (bid, eid): EntityRef(eid, name, kind, bid)
-                for bid, eid, name, kind in await conn.execute_fetchall(
-                    "SELECT briefing_id, id, name, kind FROM entities")
-            }
-            rows = await conn.execute_fetchall(
-                "SELECT a.folded, a.alias, e.name, a.briefing_id, a.entity_id FROM aliases a "
-                "JOIN entities e ON e.briefing_id = a.briefing_id AND e.id = a.entity_id "
-                "ORDER BY e.briefing_id, e.position, a.is_name DESC")
-            names = NameIndex([Name(*row) for row in rows])
-            conn.row_factory = aiosqlite.Row
+            # Opened now, beside `conn`: a reload renames a new file over `path`, and this
+            # snapshot must go on reading the one it was opened on.
+            keys = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            keys.row_factory = sqlite3.Row
+            lock = threading.Lock()
+            sources: _Keyed[dict[str, Any]] = _Keyed(
+                keys, lock, "SELECT * FROM sources WHERE briefing_id = ? AND id = ?", dict)
+            entities: _Keyed[EntityRef] = _Keyed(
+                keys, lock, "SELECT id, name, kind, briefing_id FROM entities "
+                            "WHERE briefing_id = ? AND id = ?", lambda r: EntityRef(*r))
+            names = _Names(keys, lock)
         except BaseException:
             await conn.close()
+            if keys is not None:
+                keys.close()
             raise
-        return cls(conn, names, meta, sources, entities)
+        snap = cls(conn, names, meta, sources, entities)  # type: ignore[arg-type]
+        snap._keys = keys
+        return snap
 
     async def close(self) -> None:
         """Close the connection; the snapshot answers nothing after this."""
         await self.conn.close()
+        if self._keys is not None:
+            self._keys.close()
 
 
 class Store:
