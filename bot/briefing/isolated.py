@@ -1,73 +1,74 @@
 """Run a database build in a child process, so that serving never waits on it.
 
 A build parses and validates every changed briefing: seconds of pure-Python work that, in a
-thread of the serving process, holds the GIL and stalls every answer. Here it runs in a
-process forked from a small server that has the build code imported (multiprocessing's
-`forkserver`: no copy of the bot's memory, no discord import, a start of milliseconds), one
-process per build, which exits when the build is done. The serving process only opens the
-finished file.
+thread of the serving process, holds the GIL and stalls every answer. Here it runs in a child
+(`python -m bot.briefing.isolated DATA_DIR DB_PATH [--force]`, which imports only the build
+code: a start of about a quarter of a second), which exits when the build is done and leaves
+nothing running; the serving process only opens the finished file.
 
-A child that dies mid-build (killed, out of memory) leaves its temporary file, which carries its
-pid; it is removed here at once, the database is untouched (the build only ever renames a
-finished file over it), and the caller gets a StorageError that says what happened.
+The child sends back the BuildReport, or the exception the build raised (a BriefingError with
+every problem, a StorageError), pickled on its stdout. A child that dies mid-build (killed, out
+of memory) leaves its temporary file, which carries its pid: it is removed here at once, the
+database is untouched (a build only ever renames a finished file over it), and the caller gets
+a StorageError that says what happened. A build whose caller is cancelled is killed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import contextlib
+import os
+import pickle
+import sys
 from pathlib import Path
 
 from . import build
 from .build import BuildReport, StorageError
 
-_context_lock = threading.Lock()
-_context: multiprocessing.context.BaseContext | None = None
+# The folder holding the `bot` package, put first on the child's path so that it runs this
+# very code whatever its working directory.
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """forkserver where the platform has it (preloading the build code), else spawn."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            methods = multiprocessing.get_all_start_methods()
-            if "forkserver" in methods:
-                forkserver = multiprocessing.get_context("forkserver")
-                forkserver.set_forkserver_preload([build.__name__])
-                _context = forkserver
-            else:
-                _context = multiprocessing.get_context("spawn")
-        return _context
-
-
-def _build_in_child(data_dir: Path, db_path: Path, force: bool) -> BuildReport:
-    return build.build_database(data_dir, db_path, force=force)
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+    return env
 
 
 async def build_in_child(data_dir: Path, db_path: Path, *, force: bool = False) -> BuildReport:
     """`build_database(data_dir, db_path, force=force)` in a child process.
 
-    Raises what the build raises (BriefingError with every problem, StorageError), and a
-    StorageError when the child itself died.
+    Raises what the build raises, and a StorageError when the child itself died.
     """
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=_mp_context())
-    loop = asyncio.get_running_loop()
+    db_path = Path(db_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", __name__, str(data_dir), str(db_path),
+        *(["--force"] if force else []),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=_child_env())
     try:
-        future = pool.submit(_build_in_child, Path(data_dir), Path(db_path), force)
-        return await asyncio.wrap_future(future, loop=loop)
-    except BrokenProcessPool:
-        # What a killed child leaves: its temporary file (its pid is dead now).
-        await asyncio.to_thread(build.remove_abandoned_builds, Path(db_path))
-        raise StorageError(f"the build of {db_path} stopped before it finished (its process "
-                           "was killed or ran out of memory); the database was not changed"
-                           ) from None
-    finally:
-        # The child exits once idle; waiting for it here would hold the event loop.
-        pool.shutdown(wait=False, cancel_futures=True)
-
+        out, err = await proc.communicate()
+    except BaseException:  # cancelled (a shutdown): the build must not outlive its caller
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        await asyncio.to_thread(build.remove_abandoned_builds, db_path)
+        raise
+    try:
+        result = pickle.loads(out) if proc.returncode == 0 and out else None
+    except Exception:  # noqa: BLE001  (a truncated result is reported as a failed build)
+        result = None
+    if isinstance(result, BuildReport):
+        return result
+    if isinstance(result, BaseException):
+        raise result
+    await asyncio.to_thread(build.remove_abandoned_builds, db_path)
+    code = proc.returncode or 0
+    how = f"was stopped by signal {-code}" if code < 0 else f"exited with status {code}"
+    last = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
+    raise StorageError(f"the build of {db_path} stopped before it finished (its process {how}"
+                       + (f": {last[0]}" if last else "") + "); the database was not changed")
 
 
 async def build_in_thread(data_dir: Path, db_path: Path, *, force: bool = False) -> BuildReport:
@@ -75,3 +76,25 @@ async def build_in_thread(data_dir: Path, db_path: Path, *, force: bool = False)
     fault the build's own functions (a child process would not see their patches)."""
     return await asyncio.to_thread(build.build_database, Path(data_dir), Path(db_path),
                                    force=force)
+
+
+def main(argv: list[str]) -> int:
+    """The child: build, and write the report or the exception, pickled, to stdout."""
+    force = "--force" in argv
+    data_dir, db_path = (Path(a) for a in argv if a != "--force")
+    result: BuildReport | BaseException
+    try:
+        result = build.build_database(data_dir, db_path, force=force)
+    except Exception as exc:  # noqa: BLE001  (sent to the parent, which raises it)
+        result = exc
+    try:
+        payload = pickle.dumps(result)
+    except Exception:  # noqa: BLE001  (an exception that cannot be pickled: its message)
+        payload = pickle.dumps(StorageError(f"{type(result).__name__}: {result}"))
+    sys.stdout.buffer.write(payload)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
