@@ -83,10 +83,23 @@ async def store(tmp_data: Path, db_path: Path) -> AsyncIterator[Store]:
 # =============================================================================================
 
 
-@pytest.fixture
-def builds_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Store builds run in a thread of the test process instead of a child process, so that a
-    test may patch the build's own functions (to fake a full disk, say)."""
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "build_process: the store builds in a child process, as the bot does")
+
+
+@pytest.fixture(autouse=True)
+def builds_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store builds run in a thread of the test process, not in a child process as in the bot.
+
+    The same `build_database` runs either way; a child costs a quarter of a second to start,
+    which over the suite's hundreds of builds is minutes. The child itself (a killed build,
+    what crosses back, that serving does not run the build) is tested by the tests marked
+    `build_process` (tests/test_builds.py, tests/test_concurrency.py) and by every e2e test.
+    It also lets a test patch the build's own functions (to fake a full disk, say).
+    """
+    if request.node.get_closest_marker("build_process") is not None:
+        return
     from bot.briefing import isolated
     from bot.briefing import store as store_module
     monkeypatch.setattr(store_module, "build_in_child", isolated.build_in_thread)

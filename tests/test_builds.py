@@ -29,6 +29,8 @@ WITHIN = 60.0  # seconds: only turns a hang into a failure
 BUNDLED_ID = "prisoner-exchange-2025"
 AN_HOUR_AGO = time.time() - 3600
 
+pytestmark = pytest.mark.build_process  # the store builds in a child, as the bot does
+
 
 def make_data(target: Path, copies: int) -> Path:
     """The bundled briefing `copies` times (ids story-0, story-1, ...), with its sources."""
@@ -334,3 +336,22 @@ async def test_a_restart_finds_exact_names_before_the_name_index_is_built(
             assert [n.briefing_id for n in before[0]] == ["story-0", "story-1", "story-2"]
     finally:
         await store.close()
+
+
+async def test_a_broken_file_built_in_the_child_reports_exactly_what_the_loader_says(
+        tmp_path: Path) -> None:
+    from bot.briefing.isolated import build_in_child
+    data = make_data(tmp_path / "data", 2)
+    path = data / "briefings" / "story-1.yaml"
+    edit_description(path)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "    name: Nayib Armando Bukele\n", "    name: Nayib Armando Bukele\n    name: B\n"),
+        encoding="utf-8")
+    with pytest.raises(loader.BriefingError) as here:
+        loader.load_all(data)
+
+    with pytest.raises(loader.BriefingError) as there:
+        await build_in_child(data, tmp_path / "db.sqlite3")
+
+    assert there.value.problems == here.value.problems
+    assert not (tmp_path / "db.sqlite3").exists()

@@ -39,6 +39,8 @@ NEW_DESCRIPTION = "      Second version of the description. He announced the han
 OLD_ROLE = "      - title: President of El Salvador\n        organisation: government-of-el"
 NEW_ROLE = "      - title: President of El Salvador (v2)\n        organisation: government-of-el"
 
+pytestmark = pytest.mark.build_process  # the store builds in a child, as the bot does
+
 
 def write_second_version(data: Path) -> None:
     path = data / "briefings" / BRIEFING_NAME

@@ -320,7 +320,6 @@ def test_ask_on_a_full_disk_says_so_in_one_line_and_leaves_nothing(
         assert list(small.iterdir()) == []  # the half-built temporary file is gone
 
 
-@pytest.mark.usefixtures("builds_in_process")
 @pytest.mark.parametrize("where", ["write", "fsync", "sqlite"])
 async def test_a_full_disk_during_a_build_keeps_the_old_database_and_says_so(
         store: Store, tmp_data: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -351,7 +350,6 @@ async def test_a_full_disk_during_a_build_keeps_the_old_database_and_says_so(
     assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
 
 
-@pytest.mark.usefixtures("builds_in_process")
 async def test_an_owners_reload_on_a_full_disk_names_the_file_and_the_cause(
         harness: Harness, tmp_data: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

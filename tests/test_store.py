@@ -216,7 +216,6 @@ async def test_a_failed_reload_keeps_the_old_database_and_keeps_answering(
         assert found.entity.description == collapse(ENTITIES["bukele"]["description"])
 
 
-@pytest.mark.usefixtures("builds_in_process")
 async def test_a_crash_while_writing_leaves_no_temp_file_and_the_old_database(
     store: Store, tmp_data: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
