@@ -61,7 +61,9 @@ def classify(result: Json) -> str:
     body = result.get("body") or {}
     embeds = (body.get("data") or {}).get("embeds") or [{}]
     desc = str(embeds[0].get("description", ""))
-    fields = " ".join(str(f.get("name", "")) for f in embeds[0].get("fields", []))
+    # The role's title is a field's name or (the answer-first cards) the "Role" field's value.
+    fields = " ".join(f"{f.get('name', '')} {f.get('value', '')}"
+                      for f in embeds[0].get("fields", []))
     d = "A" if "Data version A." in desc else "B" if "Data version B." in desc else None
     r = "A" if "data version A" in fields else "B" if "data version B" in fields else None
     if d is None or r is None:
