@@ -2,9 +2,10 @@
 
 A build parses and validates every changed briefing: seconds of pure-Python work that, in a
 thread of the serving process, holds the GIL and stalls every answer. Here it runs in a child
-(`python -m bot.briefing.isolated DATA_DIR DB_PATH [--force]`, which imports only the build
-code: a start of about a quarter of a second), which exits when the build is done and leaves
-nothing running; the serving process only opens the finished file.
+(`python -m bot.briefing.buildchild DATA_DIR DB_PATH [--force]`, which imports only the build
+code: a start of about a quarter of a second) at a lower scheduling priority, which exits when
+the build is done and leaves nothing running; the serving process only opens the finished
+file.
 
 The child sends back the BuildReport, or the exception the build raised (a BriefingError with
 every problem, a StorageError), pickled on its stdout. A child that dies mid-build (killed, out
@@ -28,6 +29,7 @@ from .build import BuildReport, StorageError
 # The folder holding the `bot` package, put first on the child's path so that it runs this
 # very code whatever its working directory.
 _ROOT = str(Path(__file__).resolve().parents[2])
+BUILD_NICENESS = 10  # the child's scheduling priority (nice): below the serving process
 
 
 def _child_env() -> dict[str, str]:
@@ -43,10 +45,13 @@ async def build_in_child(data_dir: Path, db_path: Path, *, force: bool = False) 
     """
     db_path = Path(db_path)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", __name__, str(data_dir), str(db_path),
+        sys.executable, "-m", f"{__package__}.buildchild", str(data_dir), str(db_path),
         *(["--force"] if force else []),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=_child_env())
+    # Answers first: on a busy machine the build takes the CPU the serving process leaves.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, proc.pid, BUILD_NICENESS)
     try:
         out, err = await proc.communicate()
     except BaseException:  # cancelled (a shutdown): the build must not outlive its caller
@@ -76,25 +81,3 @@ async def build_in_thread(data_dir: Path, db_path: Path, *, force: bool = False)
     fault the build's own functions (a child process would not see their patches)."""
     return await asyncio.to_thread(build.build_database, Path(data_dir), Path(db_path),
                                    force=force)
-
-
-def main(argv: list[str]) -> int:
-    """The child: build, and write the report or the exception, pickled, to stdout."""
-    force = "--force" in argv
-    data_dir, db_path = (Path(a) for a in argv if a != "--force")
-    result: BuildReport | BaseException
-    try:
-        result = build.build_database(data_dir, db_path, force=force)
-    except Exception as exc:  # noqa: BLE001  (sent to the parent, which raises it)
-        result = exc
-    try:
-        payload = pickle.dumps(result)
-    except Exception:  # noqa: BLE001  (an exception that cannot be pickled: its message)
-        payload = pickle.dumps(StorageError(f"{type(result).__name__}: {result}"))
-    sys.stdout.buffer.write(payload)
-    sys.stdout.buffer.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
