@@ -12,7 +12,9 @@ for
 * 1,000 synthetic briefings of 100 records each (100,000 records; `bench.corpus` writes them
   with their source texts into a temporary DATA_DIR, so every evidence quote validates), one
   full build (`incremental=False`). Baseline: only parsing the same files' YAML with PyYAML's C
-  loader (`yaml.load(text, Loader=yaml.CSafeLoader)`, files read included). Goal: within 2×.
+  loader (`yaml.load(text, Loader=yaml.CSafeLoader)`, files read included; the interpreter's
+  defaults — the build pauses the cyclic garbage collector while it holds every briefing, see
+  `bot.briefing.build._gc_paused`). Goal: within 2×.
   --quick builds fewer briefings; the row says so.
 * the rebuild after changing one of those files (a briefing's summary): what `/admin reload`
   builds, incremental (the other briefings' rows are copied from the old database). Baseline:
