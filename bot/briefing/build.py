@@ -426,15 +426,22 @@ def _records(item: LoadedBriefing) -> int:
 def _copy_run(conn: sqlite3.Connection, tables: list[tuple[str, str]],
               run: list[tuple[int, Unchanged]]) -> None:
     """Copy the rows of a run of consecutive unchanged briefings from the old database, in
-    the order a full build writes them (by briefing, then as they were written)."""
+    the order a full build writes them (by briefing, then as they were written).
+
+    That is the old database's own row order: it was written (or copied) in briefing file
+    order, which adding or removing a file does not change for the others. So each table is
+    read once in rowid order (`+` keeps SQLite from the briefing index, which would need a
+    sort), keeping the run's rows.
+    """
     conn.execute("DELETE FROM temp.run")
     conn.executemany("INSERT INTO temp.run VALUES (?, ?)", [(u.id, p) for p, u in run])
     for table, key in tables:
         columns = [row[1] for row in conn.execute(f'PRAGMA main.table_info("{table}")')]
-        picked = ", ".join("r.position" if (table == "briefings" and c == "position")
-                           else f'x."{c}"' for c in columns)
+        picked = ", ".join(
+            "(SELECT r.position FROM temp.run r WHERE r.id = x.id)"
+            if (table == "briefings" and c == "position") else f'x."{c}"' for c in columns)
         conn.execute(f'INSERT INTO main."{table}" SELECT {picked} FROM old."{table}" x '
-                     f'JOIN temp.run r ON r.id = x."{key}" ORDER BY r.position, x.rowid')
+                     f'WHERE +x."{key}" IN (SELECT id FROM temp.run) ORDER BY x.rowid')
 
 
 def _write_items(conn: sqlite3.Connection, loaded: list[LoadedBriefing | Unchanged],
