@@ -37,6 +37,8 @@ ENV_NAMES = {
     "shard_ids": "SHARD_IDS",
     "api_base": "DISCORD_API_BASE",
     "gateway_url": "DISCORD_GATEWAY_URL",
+    "redis_url": "REDIS_URL",
+    "redis_heartbeat": "REDIS_HEARTBEAT_SECONDS",
 }
 
 
@@ -70,6 +72,10 @@ class Settings(BaseModel):
                          BeforeValidator(_blank_is_none)] = None
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    # Many processes: the control plane's Redis (None: one process, no Redis at all), and how
+    # often each process renews its entry there; it counts as missing after 3 beats unheard.
+    redis_url: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = None
+    redis_heartbeat: float = Field(default=10.0, gt=0, le=3600)
 
     @field_validator("log_level")
     @classmethod
@@ -91,6 +97,16 @@ class Settings(BaseModel):
     def _gateway(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("must start with ws:// or wss://, e.g. wss://gateway.discord.gg/")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: SecretStr | None) -> SecretStr | None:
+        # A SecretStr: a Redis URL may carry a password (redis://:secret@host:6379/0).
+        if value is not None and not value.get_secret_value().startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://, "
+                             "e.g. redis://127.0.0.1:6379/0")
         return value
 
     @model_validator(mode="after")
