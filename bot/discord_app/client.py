@@ -18,6 +18,7 @@ from bot.settings import Settings
 
 from . import expired
 from .components import BUTTONS
+from .control import Control
 from .errors import BriefingTree
 from .state import TrimmedState
 
@@ -83,6 +84,8 @@ class BriefingBot(commands.AutoShardedBot):
         self.version = __version__
         self.failed_extensions: dict[str, str] = {}
         self.last_sync: float | None = None  # time.monotonic() of the last command sync
+        # Many processes (REDIS_URL set): the control plane, started in setup_hook.
+        self.control: Control | None = None
 
     def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,
@@ -97,6 +100,10 @@ class BriefingBot(commands.AutoShardedBot):
         log.info("briefing data %s in %.3fs (%d briefings, %d records)",
                  "built" if report.rebuilt else "reused", report.seconds, report.briefings,
                  report.records)
+        if self.settings.redis_url is not None:  # many processes: control.py
+            self.control = Control(self, self.settings.redis_url.get_secret_value(),
+                                   heartbeat=self.settings.redis_heartbeat)
+            await self.control.start()
         if not self.settings.owner_ids:
             await self._fetch_owners()
         expired.install(self)  # every component press is answered, even with its view gone
@@ -142,6 +149,8 @@ class BriefingBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         try:
+            if self.control is not None:  # leave the control plane before going offline
+                await self.control.stop()
             await super().close()
         finally:
             await self.store.close()
