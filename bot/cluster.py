@@ -118,8 +118,9 @@ class Cluster:
     """This process's link to the others: its heartbeat, its listener, and broadcasts."""
 
     def __init__(self, url: str, *, heartbeat: float, describe: Describe, handle: Handler,
-                 prefix: str = PREFIX, reply_timeout: float = REPLY_TIMEOUT) -> None:
-        self.id = process_id()
+                 prefix: str = PREFIX, reply_timeout: float = REPLY_TIMEOUT,
+                 name: str | None = None) -> None:
+        self.id = name or process_id()
         self.heartbeat = heartbeat
         self.ttl = heartbeat * MISSED_BEATS
         self.prefix = prefix
@@ -188,7 +189,7 @@ class Cluster:
     def announcement(self) -> Json:
         """What this process says about itself now."""
         return {**self._describe(), "id": self.id, "started_at": self.started_at,
-                "beat_at": time.time()}
+                "beat_at": time.time(), "listening": self.listening}
 
     async def beat(self) -> None:
         """Renew this process's entry and heartbeat key once; RedisError if unreachable."""
@@ -298,14 +299,13 @@ class Cluster:
         return gathered
 
     async def _listen_forever(self) -> None:
-        backoff = 0.1
+        backoff, lost = 0.1, False
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
-                if backoff > 0.1:
-                    log.info("listening for control actions again")
-                self.listening, backoff = True, 0.1
+                log.info("listening for control actions%s", " again" if lost else "")
+                self.listening, backoff, lost = True, 0.1, False
                 while True:
                     message = await pubsub.get_message(timeout=_POLL)
                     if message is not None and message.get("type") == "message":
@@ -314,7 +314,7 @@ class Cluster:
                 if self.listening:
                     log.warning("stopped hearing control actions (%s); resubscribing",
                                 _error(exc))
-                self.listening = False
+                self.listening, lost = False, True
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()

@@ -1065,3 +1065,13 @@ def application_info(
         "is_discoverable": False,
         "storefront_available": False,
     }
+
+
+def guild_on_shard(shard: int, shard_count: int, name: str | None = None,
+                   **options: Any) -> Json:
+    """A guild (as :func:`guild`) whose id Discord routes to ``shard`` of ``shard_count``:
+    ``(guild_id >> 22) % shard_count == shard``."""
+    while True:
+        gid = next_id()
+        if (int(gid) >> 22) % shard_count == shard:
+            return guild(gid, name, **options)

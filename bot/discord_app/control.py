@@ -10,6 +10,7 @@ gathered results read for the owner.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.admin")
 
+STATUS_WAIT = 1.5  # seconds /admin status waits for Redis before showing this process only
 SHOWN_PROBLEMS = 10  # a refused reload's problems shown per distinct set (the log has all)
 UNREACHABLE = ("Redis is unreachable ({why}). Commands go on from each process's local data; "
                "the process reconnects by itself.")
@@ -141,6 +143,8 @@ def _member_line(member: Member, me: str) -> str:
              f"{info.get('guilds', '?')} guilds"]
     if member.alive:
         parts.append(f"heartbeat {member.silent_for:.0f}s ago")
+        if info.get("listening") is False:
+            parts.append("**not hearing control actions**")
     else:
         parts.append(f"**heartbeat stopped {member.silent_for:.0f}s ago**")
     return " · ".join(parts)
@@ -271,7 +275,13 @@ class Control:
         """Every process (live, or silent since when), then this process's own status."""
         here = await operations.status(self.bot, shard_id, here_only=True)
         try:
-            members = await self.cluster.members()
+            # /admin status answers without deferring: Discord gives it 3 s in all.
+            async with asyncio.timeout(STATUS_WAIT):
+                members = await self.cluster.members()
+        except TimeoutError:
+            return message_answer("Other processes unknown", UNREACHABLE.format(
+                why=f"no answer within {STATUS_WAIT:g}s") + " Only this process is shown.",
+                colour=Colour.missing) + here
         except RedisUnavailable as exc:
             return message_answer("Other processes unknown", UNREACHABLE.format(why=exc)
                                   + " Only this process is shown.",
