@@ -29,7 +29,16 @@ from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL
 from tests.redis_server import RedisServer
 
-from .conftest import OWNER, STEP, BotProcess, Json, bot_process, make_fake, wait_for_log
+from .conftest import (
+    OWNER,
+    START_TIMEOUT,
+    STEP,
+    BotProcess,
+    Json,
+    bot_process,
+    make_fake,
+    wait_for_log,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -119,31 +128,26 @@ async def deployment(tmp_path: Path, tmp_data: Path,
     async with AsyncExitStack() as stack:
         stack.callback(redis.stop)
         stack.push_async_callback(fake.stop)
-        bots = []
-        for shard in range(SHARDS):
-            bot = await stack.enter_async_context(
-                bot_process(fake, tmp_path / f"bot{shard}", tmp_data, start=False))
+        bots = [await stack.enter_async_context(
+                    bot_process(fake, tmp_path / f"bot{shard}", tmp_data, start=False))
+                for shard in range(SHARDS)]
+        for shard, bot in enumerate(bots):
             bot.env.update({"SHARD_COUNT": str(SHARDS), "SHARD_IDS": str(shard),
                             "REDIS_URL": redis.url, "REDIS_HEARTBEAT_SECONDS": str(HEARTBEAT)})
-            await bot.start()
+            await bot.spawn()  # both start at once, as an operator's supervisor starts them
+        for bot in bots:
+            await wait_for_log(fake, bot, r"ready as ", START_TIMEOUT)
             await wait_for_log(fake, bot, r"joined the control plane as ")
             await wait_for_log(fake, bot, r"listening for control actions")
-            bots.append(bot)
         yield Deployment(fake, guilds, bots, redis, tmp_data)
-
-
-async def test_each_process_serves_only_its_own_shard(deployment: Deployment) -> None:
-    for shard, bot in enumerate(deployment.bots):
-        line = await wait_for_log(deployment.fake, bot, r"ready as .* shards ")
-        assert line.endswith(f"shards [{shard}]"), line
-        assert "in 1 guild(s)" in line, line
-    for shard in range(SHARDS):
-        assert OLD_WORDS in await deployment.who_bukele(shard)
 
 
 async def test_a_reload_through_shard_0_changes_what_shard_1_answers(
         deployment: Deployment) -> None:
-    assert OLD_WORDS in await deployment.who_bukele(1)
+    for shard, bot in enumerate(deployment.bots):  # each process runs only its own shard
+        line = await wait_for_log(deployment.fake, bot, r"ready as .* shards ")
+        assert line.endswith(f"in 1 guild(s), shards [{shard}]"), line
+        assert OLD_WORDS in await deployment.who_bukele(shard)
     edit_briefing(deployment.data, OLD_WORDS, NEW_WORDS)
 
     text = await deployment.admin(0, "reload", {"what": "data"})

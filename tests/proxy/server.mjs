@@ -21,10 +21,28 @@ if (!upstream || !/^https?:\/\//.test(upstream)) {
 const rest = new REST({ api: `${upstream.replace(/\/+$/, "")}/api`, version: "10" });
 const handle = proxyRequests(rest);
 
+// proxyRequests hands the incoming request stream to @discordjs/rest as the body, and a
+// stream can be read once: the retry after a 429 would go upstream with an empty body (the
+// fake Discord then answers 400). So read the body first and give it as an iterable that
+// yields the whole body again on every attempt.
+async function replayable(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  return {
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    async *[Symbol.asyncIterator]() {
+      if (body.length) yield body;
+    },
+  };
+}
+
 const server = createServer((req, res) => {
   // proxyRequests rethrows what it does not recognise (the upstream refusing connections);
   // without this catch node would crash, and the bot would see its proxy vanish.
-  handle(req, res).catch((error) => {
+  replayable(req).then((request) => handle(request, res)).catch((error) => {
     console.error(`proxy: ${req.method} ${req.url}: ${error?.message ?? error}`);
     if (!res.headersSent) {
       res.statusCode = 502;
