@@ -3,18 +3,19 @@
 // a 429 from upstream is waited out here and the bot never sees it. In reject mode the proxy
 // answers 429 without a Via header, which discord.py takes for a Cloudflare ban.
 //
-//   node tests/proxy/server.mjs UPSTREAM [PORT]
+//   node tests/proxy/server.mjs UPSTREAM [PORT] [HOST]
 //
 // UPSTREAM is the origin to forward to (the fake Discord, e.g. http://127.0.0.1:8080); the
 // proxy strips the /api/vN of each incoming path and sends UPSTREAM/api/v10/<route>. PORT 0
-// (the default) picks a free port. Prints one line, "listening on PORT", once it accepts.
+// (the default) picks a free port; HOST defaults to 127.0.0.1 (the tests: loopback only).
+// Prints one line, "listening on PORT", once it accepts.
 import { createServer } from "node:http";
 import { proxyRequests } from "@discordjs/proxy";
 import { REST } from "@discordjs/rest";
 
-const [upstream, portArg = "0"] = process.argv.slice(2);
+const [upstream, portArg = "0", host = "127.0.0.1"] = process.argv.slice(2);
 if (!upstream || !/^https?:\/\//.test(upstream)) {
-  console.error("usage: node server.mjs http://UPSTREAM-HOST:PORT [PORT]");
+  console.error("usage: node server.mjs http://UPSTREAM-HOST:PORT [PORT] [HOST]");
   process.exit(2);
 }
 
@@ -54,7 +55,7 @@ const server = createServer((req, res) => {
   });
 });
 
-server.listen(Number(portArg), "127.0.0.1", () => {
+server.listen(Number(portArg), host, () => {
   console.log(`listening on ${server.address().port}`);
 });
 
