@@ -168,10 +168,12 @@ class Cluster:
         """Stop, leave the member list (best effort, a second at most), close the client."""
         if self._stopping:
             return  # already stopped: the client is closed and must not reconnect
-        self._stopping = True
-        for task in [*self._tasks, *self._work]:
+        self._stopping = True  # the loops also check this: see _listen_forever
+        tasks = [*self._tasks, *self._work]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._work, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
         self._tasks, self._work = [], set()
         try:
             async with asyncio.timeout(1.0):
@@ -200,7 +202,7 @@ class Cluster:
 
     async def _beat_forever(self) -> None:
         first = True
-        while True:
+        while not self._stopping:
             try:
                 await self.beat()
                 if not self.reachable:
@@ -300,13 +302,16 @@ class Cluster:
 
     async def _listen_forever(self) -> None:
         backoff, lost = 0.1, False
-        while True:
+        # Not `while True`: a cancel that lands while redis-py waits inside its own read
+        # timeout can be swallowed (redis/redis-py#2551); get_message then just returns None
+        # and a `while True` loop would never end, nor would the shutdown waiting for it.
+        while not self._stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 log.info("listening for control actions%s", " again" if lost else "")
                 self.listening, backoff, lost = True, 0.1, False
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=_POLL)
                     if message is not None and message.get("type") == "message":
                         self._receive(message["data"])

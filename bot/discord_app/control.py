@@ -11,6 +11,7 @@ gathered results read for the owner.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ import discord
 from bot.briefing.loader import BriefingError
 from bot.cluster import REPLY_TIMEOUT, Cluster, Gathered, Json, Member, RedisUnavailable, Reply
 from bot.render.answers import message_answer
-from bot.render.pages import Answer, Colour, Payload, Section, paginate
+from bot.render.pages import Answer, Colour, Payload, Section, limit_problems, paginate
 
 from . import operations
 
@@ -132,6 +133,24 @@ def synced_answer(gathered: Gathered) -> list[Payload]:
     return paginate(Answer(title="Every process told", ephemeral=True, sections=sections,
                            colour=Colour.admin if not (differ or gathered.silent)
                            else Colour.missing, intro=intro))
+
+
+def beside(pages: list[Payload], note: list[Payload]) -> list[Payload]:
+    """`pages` with a one-page `note` shown on the first page, as fields of its embed (so the
+    owner sees both without paging), when that stays within Discord's limits; else after."""
+    if len(note) != 1 or not pages or not pages[0].get("embeds") or not note[0].get("embeds"):
+        return pages + note
+    extra = note[0]["embeds"][0]
+    fields = [{"name": extra.get("title", ""), "value": extra.get("description") or "-",
+               "inline": False}, *extra.get("fields", [])]
+    first = copy.deepcopy(pages[0])
+    embed = first["embeds"][0]
+    embed["fields"] = [*embed.get("fields", []), *fields]
+    if extra.get("color") != Colour.admin:
+        embed["color"] = extra.get("color")  # something is wrong elsewhere: show it
+    if limit_problems(first):
+        return pages + note
+    return [first, *pages[1:]]
 
 
 def _member_line(member: Member, me: str) -> str:
@@ -265,11 +284,11 @@ class Control:
             gathered = await self.cluster.broadcast(
                 "synced", {"digest": commands_digest(self.bot.tree)})
         except RedisUnavailable as exc:
-            return pages + message_answer(
+            return beside(pages, message_answer(
                 "Other processes not told", UNREACHABLE.format(why=exc)
                 + " The sync itself was done here; other processes do not know of its "
-                  "cooldown.", colour=Colour.missing)
-        return pages + synced_answer(gathered)
+                  "cooldown.", colour=Colour.missing))
+        return beside(pages, synced_answer(gathered))
 
     async def status(self, shard_id: int | None) -> list[Payload]:
         """Every process (live, or silent since when), then this process's own status."""

@@ -73,18 +73,29 @@ class Deployment:
         assert body["type"] == CHANNEL_MESSAGE, body
         return shown_text(body["data"])
 
-    async def admin(self, shard: int, subcommand: str,
-                    options: dict[str, str] | None = None) -> str:
-        """/admin <subcommand> by the owner in shard `shard`'s server: the text shown."""
+    async def admin(self, shard: int, subcommand: str, options: dict[str, str] | None = None,
+                    *, until: str | None = None) -> str:
+        """/admin <subcommand> by the owner in shard `shard`'s server: the text shown.
+
+        An answer of several messages comes as several followups: with `until`, wait until
+        the text shown holds it (else until the first message came).
+        """
         payload = P.slash_interaction("admin", options, subcommand=subcommand,
                                       guild=self.guilds[shard], user=OWNER)
         first = await self.fake.interact(payload, STEP)
-        if first["type"] == DEFERRED_CHANNEL_MESSAGE:
-            await self.fake.wait_until(lambda: bool(self.fake.followups_for(payload["id"])),
-                                       STEP * 4, f"the /admin {subcommand} answer")
-            bodies = self.fake.followups_for(payload["id"])
-        else:
-            bodies = [first["data"]]
+        bodies: list[Json] = []
+
+        def shown() -> bool:
+            bodies[:] = ([first["data"]] if first["type"] != DEFERRED_CHANNEL_MESSAGE else [])
+            bodies.extend(self.fake.followups_for(payload["id"]))
+            text = "\n".join(shown_text(body) for body in bodies)
+            return bool(bodies) and (until is None or until in text)
+
+        try:
+            await self.fake.wait_until(shown, STEP * 2, f"the /admin {subcommand} answer")
+        except TimeoutError:
+            raise AssertionError(f"{until!r} not in {[shown_text(b) for b in bodies]}\n"
+                                 + "\n".join(b.log[-3000:] for b in self.bots)) from None
         for body in bodies:
             assert int(body.get("flags") or 0) & EPHEMERAL, "owner tools answer privately"
         assert_valid(bodies)
@@ -172,6 +183,19 @@ async def test_a_reload_of_broken_data_is_refused_by_every_process_which_keep_se
     assert re.search(rf"{re.escape(BRIEFING_NAME)}:\d+", text), "the problems name file:line"
     for shard in range(SHARDS):
         assert OLD_WORDS in await deployment.who_bukele(shard), "the old data keeps serving"
+
+
+async def test_a_sync_through_one_process_is_done_once_and_cools_down_every_process(
+        deployment: Deployment) -> None:
+    told = "2 processes, 2 shards: 2 serve the commands just published, 0 differ."
+    text = await deployment.admin(0, "sync", {"scope": "global"}, until=told)
+
+    assert "8 command(s) synced to every server and DM (global)" in text, text
+    puts = [r for r in deployment.fake.requests if r.method == "PUT"]
+    assert len(puts) == 1, "commands belong to the application: published once, not per process"
+    again = await deployment.admin(1, "sync", {"scope": "global"})
+    assert "cooling down" in again.lower(), again
+    assert len([r for r in deployment.fake.requests if r.method == "PUT"]) == 1
 
 
 async def test_status_lists_both_and_flags_a_killed_process_while_the_other_answers(
