@@ -13,12 +13,18 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from collections.abc import Hashable
+from typing import Protocol
+
 from . import __version__
+from .answering.engine import ConversationMemory, ask
+from .answering.rank import Outcome
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
 from .briefing.records import DealView, TransferView
 from .render import answers
 from .render.pages import Payload
+from .render.question import question_answer
 
 MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
 
@@ -70,6 +76,13 @@ class Request:
     intent: Intent
     arg: str = ""
     question: str = ""  # the whole cleaned text, for answers that echo it
+    command: bool = False  # typed as a command word ("who Bukele"), not asked as a question
+
+
+class MissSink(Protocol):
+    """Where questions the briefing could not answer are kept for editors (bot.answering.misses)."""
+
+    def record(self, question: str) -> None: ...
 
 
 def clean(text: str) -> str:
@@ -92,7 +105,7 @@ def parse(text: str) -> Request:
     word, _, rest = body.partition(" ")
     intent = COMMAND_WORDS.get(word.casefold())
     if intent is not None and not (intent in (Intent.who, Intent.event) and _is_question(body)):
-        return Request(intent, rest.strip(" ?.!"), cleaned)
+        return Request(intent, rest.strip(" ?.!"), cleaned, command=True)
     for pattern, intent in _QUESTIONS:
         match = pattern.match(body)
         if match:
@@ -107,11 +120,53 @@ def _is_question(body: str) -> bool:
     return any(pattern.match(body) for pattern, _ in _QUESTIONS)
 
 
-async def answer_text(store: Store, text: str) -> list[Payload]:
-    """Answer what a person typed in a DM or on the command line."""
+async def answer_text(store: Store, text: str, *, memory: ConversationMemory | None = None,
+                      user: Hashable | None = None, misses: MissSink | None = None
+                      ) -> list[Payload]:
+    """Answer what a person typed in a DM, a mention, `/ask` or on the command line.
+
+    Command words ("who Bukele", "deal", "search X") answer as the slash commands do; anything
+    else is a question for the fact index. `memory` and `user` let a follow-up ("and the
+    children?") refer to the same user's previous question; `misses` keeps the questions that
+    ended in an abstention, for editors.
+    """
     request = parse(text)
     async with store.snapshot() as snap:
-        return await respond(snap, request.intent, request.arg, question=request.question)
+        if request.command and request.arg and request.intent in (
+                Intent.who, Intent.event, Intent.quote, Intent.timeline):
+            # "who Bukele" is the command; "who brokered it" and "quote from bukele?" are
+            # questions.
+            found = snap.resolve(request.arg)
+            if not (found.matched or snap.names.exact(request.arg)):
+                request = Request(Intent.search, request.arg, request.question)
+        if request.command or request.intent is Intent.about:
+            return await respond(snap, request.intent, request.arg, question=request.question)
+        pages, outcome = await answer_question(snap, request.question, memory=memory,
+                                               user=user)
+    if outcome.abstained and misses is not None:
+        misses.record(request.question)
+    return pages
+
+
+async def answer_question(snap: Snapshot, question: str, *,
+                          memory: ConversationMemory | None = None,
+                          user: Hashable | None = None) -> tuple[list[Payload], Outcome]:
+    """Answer a plain question from the fact index: the pages and what was decided.
+
+    Without a conversation the answer depends on the text alone, so it is remembered per
+    snapshot like every other answer.
+    """
+    key = ("ask", question)
+    if memory is None:
+        cached = snap.recall(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    index = await snap.fact_index()
+    outcome = await ask(index, question, memory=memory, user=user)
+    pages = question_answer(outcome, question)
+    if memory is None:
+        snap.remember(key, (pages, outcome))
+    return pages, outcome
 
 
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,

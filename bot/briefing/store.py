@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from .build import BuildReport, build_database
+from .facts import FactIndex
 from .names import Name, NameIndex
 from .text import fold
 from .records import (
@@ -91,6 +92,13 @@ class Snapshot:
         # a snapshot, so they stay valid until it is retired, and go with it.
         self.memo: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
         self.memo_limit = MEMO_LIMIT
+        self._facts: FactIndex | None = None
+
+    async def fact_index(self) -> FactIndex:
+        """The snapshot's fact index, read on first use (a restart does not wait for it)."""
+        if self._facts is None:
+            self._facts = await FactIndex.load(self.conn)
+        return self._facts
 
     def remember(self, key: Hashable, value: Any) -> None:
         """Keep `value` for `key`, forgetting the least recently used past `memo_limit`."""
