@@ -15,8 +15,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from ..briefing.facts import Fact, FactIndex
-from .rank import ALSO_RATIO, MAX_ALSO, THRESHOLD, Matcher, Outcome, Scored, bm25_scores, \
-    matcher_for
+from .rank import ALSO_RATIO, MAX_ALSO, MIN_COVERAGE, THRESHOLD, Matcher, Outcome, Scored, \
+    bm25_scores, matcher_for
 from .understand import Question, understand
 from .words import terms
 
@@ -24,7 +24,8 @@ FOLLOWUP_SECONDS = 300.0  # a follow-up refers to the question asked this recent
 MEMORY_USERS = 10_000  # conversations remembered at most (least recent forgotten)
 ABSTAIN = "The briefing's sources don't answer that."
 UNSETTLED = "The briefing's sources don't settle that."
-GENERIC_DISCREPANCY = frozenset({"~wrong", "articl", "mak", "~report", "~spell", "~mention"})
+GENERIC_DISCREPANCY = frozenset({"~wrong", "~report", "~spell", "~mention"}) | terms("article") \
+    | terms("make") | terms("made")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +78,18 @@ def _merge(q: Question, last: Question) -> tuple[Question, list[tuple[str, froze
     kind = q.kind
     if kind == "any" and not q.yesno:
         kind = last.kind
-    entities = q.entities
+    entities = last.entities
     extra_entities: list[str] = []
-    if not entities:
-        entities = last.entities
-    else:
-        extra_entities = [e for e in last.entities if e not in entities][:0]
-    merged = dataclasses.replace(q, kind=kind, entities=entities)
+    merged = dataclasses.replace(q, kind=kind, entities=q.entities)
     extra = [(w, terms(w)) for w in last.words if w not in q.words]
-    return merged, extra, extra_entities
+    # Carried over at half weight (see Matcher.rank): the new question's own words lead.
+    return merged, extra, [e for e in entities if e not in q.entities] + extra_entities
 
 
 async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None = None,
               user: Hashable | None = None, synonyms: bool = True,
-              similarity: object | None = None, threshold: float = THRESHOLD) -> Outcome:
+              similarity: object | None = None, threshold: float = THRESHOLD,
+              min_coverage: float = MIN_COVERAGE) -> Outcome:
     """Answer `text` (cleaned) from the index; remembers it for the user's follow-ups."""
     matcher = matcher_for(index, synonyms=synonyms, similarity=similarity)
     q = understand(text, matcher.names)
@@ -101,7 +100,7 @@ async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None 
         q, extra, extra_entities = _merge(q, last)
     bm25 = await bm25_scores(index, q, synonyms)
     ranked = matcher.rank(q, bm25, extra, extra_entities)
-    outcome = decide(matcher, q, ranked, threshold)
+    outcome = decide(matcher, q, ranked, threshold, min_coverage)
     if memory is not None and user is not None:
         remembered = q if not extra else dataclasses.replace(
             q, words=tuple(dict.fromkeys((*q.words, *(w for w, _ in extra)))))
@@ -132,7 +131,7 @@ def _also(q: Question, best: Scored, ranked: list[Scored]) -> list[Fact]:
 
 
 def decide(m: Matcher, q: Question, ranked: list[Scored],
-           threshold: float = THRESHOLD) -> Outcome:
+           threshold: float = THRESHOLD, min_coverage: float = MIN_COVERAGE) -> Outcome:
     """The answer for a ranked list: a fact, a verdict, a list, or an honest abstention."""
     if not ranked:
         return Outcome(q, ABSTAIN, True)
@@ -159,7 +158,10 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
             return Outcome(q, lead, False, listed, confidence=best.score, listing="omissions")
 
     hard_miss = q.kind in ("time", "duration", "age") and best.kind == 0.0
-    if best.score < threshold or hard_miss:
+    # A specific kind of answer (a date, a place, a quote ...) that no fact gives well enough.
+    wrong_kind = q.kind not in ("any", "choice") and not q.yesno and best.kind < 0.5
+    if (best.score < threshold or hard_miss or wrong_kind or best.coverage < min_coverage
+            or best.unknown):
         return Outcome(q, ABSTAIN, True, closest=_closest(ranked), confidence=best.score)
     if best.fact.gap:
         return Outcome(q, f"{ABSTAIN} {best.fact.lead}", True, closest=_closest(ranked),

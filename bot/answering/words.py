@@ -25,8 +25,10 @@ her hers him his i if in into is it its itself me my of on or our she so than th
 theirs them then there these they this those to too us was we were will with would you your
 yours can could should shall may might must about also just any anything some something
 please tell show give know get got gets let lets s t d ll re ve m like really exactly
-supposedly even ever now still again thing things stuff guy guys one ones way lot bit
-much many
+supposedly even ever now again thing things stuff guy guys one ones way lot bit
+much many exact precise involved involve include included includes make makes made
+put puts going go goes went originally vs versus used use using near nearby possible
+wouldnt wouldn couldnt didnt doesnt isnt wasnt arent werent happened happen happens
 """.split()) - {"us"}
 QUESTION_WORDS = frozenset("""
 who whom whose what which when where why how whats whos wheres whens hows
@@ -51,19 +53,21 @@ money dollar dollars pay paid payment pays cost costs cash price fund funds mill
 gang criminal criminals crime cartel mob thug
 prison jail jailed prison's penitentiary detention centre center facility
 prisoner prisoners inmate inmates detainee detainees captive captives deportee deportees
-hold held holding custody detain detained imprison imprisoned locked captivity keep kept house
+hold held holding custody detain detained imprison imprisoned locked captivity keep kept house jailed
+remain remains remaining left still anymore
+try trying tries pursue pursuing pursuit seek seeking vigilant
 release released freed free frees liberate liberated liberation out
-send sent return returned returns back repatriate repatriated repatriating transfer
+send sent return returned returns back home repatriate repatriated repatriating transfer
 transferred transferring handed hand hands handing give gave given
 deport deported deportation deporting expel expelled removal remove removed
 lead leader president head runs run rule ruler rules govern governs government regime
 sitting office incumbent serving
 say said says saying state stated statement post posted posting tweet tweeted tweeting wrote
 write quote quoted call called calls calling refer referred describe described
-evidence proof prove proved proven substantiate substantiated back hold true truth
+evidence proof prove proved proven substantiate substantiated
 plane flight fly flew flown aircraft airplane jet
 arrive arrived arrival land landed landing lands
-wrong error errors mistake mistakes incorrect inaccurate inaccuracy misspell misspelt
+wrong error errors mistake mistakes incorrect inaccurate inaccuracy misspell misspelt disagree disagreement differ differs discrepancy discrepancies
 misspelled misspelling accurate correct right
 spell spelled spelling spelt
 reason why because intention intentions motive purpose humanitarian
@@ -77,16 +81,16 @@ reliable reliability trust trustworthy solid credible accurate rated rates
 report reported reports outlet outlets news media press source sources
 resident residents green card permanent lawful
 wording word verbatim translation translated paraphrase paraphrased
-mention mentions mentioned include included includes
+mention mentions mentioned
 national nationals nationality citizen citizens
 happen happened happens occur occurred
 summary tldr overview story gist
-want wants next expand expanding interest interested
+want wants next expand expanding interest interested care cares concern concerned
+job role title position post work works
 notorious harsh conditions
 stand acronym abbreviation
 name named names called
 country countries nation nations
-involved involve part
 city town
 airport airfield
 week weekday friday monday tuesday wednesday thursday saturday sunday
@@ -119,7 +123,7 @@ snow soft soil sold sole song soon sort soul spot star stay step stop suit sure 
 tall task team tear tend test text thus tide tiny tone tool tour trip true tune unit upon
 user vast view vote wage wait wake walk wall warm wash wave weak went west wide wing wire
 wish wore yard older guard guards women woman built pilot weather court party member
-members middle total states plane airline cost eat food
+members middle total states plane airline cost eat food minister
 """.split())
 
 
@@ -170,9 +174,14 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+# Words that ask for a kind of answer rather than say what it is about ("what date").
+KIND_WORDS = frozenset("date dates day days year years month months time reason old".split())
+
+
 def content(tokens_: list[str]) -> list[str]:
-    """The tokens that say what a question is about (no stop or question words)."""
-    return [t for t in tokens_ if t not in STOPWORDS and t not in QUESTION_WORDS]
+    """The tokens that say what a question is about (no stop, question or kind words)."""
+    return [t for t in tokens_
+            if t not in STOPWORDS and t not in QUESTION_WORDS and t not in KIND_WORDS]
 
 
 def terms(word: str, synonyms: bool = True) -> frozenset[str]:

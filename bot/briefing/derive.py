@@ -267,7 +267,7 @@ class _Deriver:
             brokers = [self.name(x) for x in d.brokers]
             self.add(FactRow(f"{d.id}#brokers", "deal", ("person", "organisation", "actor"),
                              f"{_join(brokers)} brokered the {kind}.", d.title, d.brokers[0],
-                             tuple(d.brokers), (f"Parties: {_join([self.name(p) for p in d.parties])}",),
+                             tuple(d.brokers), (),
                              words=f"brokered broker negotiated {self.names_words(d.brokers)}"),
                      d.evidence, note_targets=[d.id])
         self.add(FactRow(f"{d.id}#parties", "deal", ("organisation", "place", "actor"),
