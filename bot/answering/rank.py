@@ -47,7 +47,7 @@ FIT: dict[str, dict[str, float]] = {
     "place": {"place": 1, "any": .9, "description": .5},
     "reason": {"reason": 1, "any": .9, "claim": .9, "event": .5, "description": .5, "law": .7,
                "money": .5},
-    "quote": {"quote": 1, "claim": .9, "speaker": .9, "any": .9, "event": .6},
+    "quote": {"quote": 1, "claim": .9, "speaker": .9, "any": .9, "event": .6, "source": .8},
     "discrepancy": {"discrepancy": 1, "source": .6, "any": .9},
     "omission": {"discrepancy": 1, "any": .9},
     "description": {"description": 1, "role": .9, "any": .9, "place": .7, "law": .9,
@@ -146,7 +146,8 @@ class Matcher:
             self.bags[f.key] = b
             # The statement itself (and the questions an editor says it answers) weigh more
             # than the names and supporting words around it.
-            self.cores[f.key] = bag(" ".join([f.lead, f.heading, *f.questions]),
+            subject = " ".join(a for a, _, eid in index.aliases if eid == f.subject)
+            self.cores[f.key] = bag(" ".join([f.lead, f.heading, *f.questions, subject]),
                                     synonyms) | figures
             if f.questions:
                 self.asked[f.key] = [bag(x, synonyms) for x in f.questions]
@@ -206,7 +207,9 @@ class Matcher:
             return 0.0  # a person's age is never told by the year of an event
         if q.kind in HARD_KINDS:
             return max((table.get(t, 0.0) for t in types), default=0.0)
-        return max((table.get(t, 0.2) for t in types), default=0.2)
+        # A type the fact was derived for beats one its words merely show (a date in passing).
+        return max((table.get(t, 0.2) * (1.0 if t in f.types else 0.9) for t in types),
+                   default=0.2)
 
     def query_terms(self, q: Question) -> list[tuple[str, frozenset[str]]]:
         return [(w, terms(w, self.synonyms)) for w in q.words]
@@ -263,10 +266,13 @@ class Matcher:
             cov = self.coverage(qterms, self.bags[f.key], self.cores[f.key], extra)
             if q.yesno and f.kind == "entity":
                 kind = min(kind, 0.5)  # a yes/no is settled by a statement, not a portrait
-            asked = max((len(qbag & x) / len(qbag) for x in self.asked.get(f.key, ())),
+            # An editor wrote this fact for questions like this one (by the share of words
+            # the two questions have in common).
+            asked = max((len(qbag & x) / len(qbag | x) for x in self.asked.get(f.key, ())),
                         default=0.0) if qbag else 0.0
-            # An editor wrote this fact for questions like this one.
-            bonus = 0.1 if asked >= 0.99 else 0.05 if asked >= 0.75 else 0.0
+            bonus = 0.1 if asked >= 0.75 else 0.05 if asked >= 0.5 else 0.0
+            if f.gap and f.kind != "fact":
+                bonus -= 0.05  # "not dated" is the answer only when nothing dated fits
             # A little weight for facts at the heart of the story (many entities involved).
             salience = 0.02 * min(1.0, len(f.entities) / 6)
             b = bm25.get(f.key, 0.0) / best_bm25
@@ -281,8 +287,9 @@ class Matcher:
             out.append(Scored(f, score, kind, ent, cov, b, sim, unknown))
         # On a tie, an editor's statement of what the sources do not say wins: it was
         # written for such questions.
-        out.sort(key=lambda s: (-round(s.score, 6), not (s.fact.gap and s.fact.kind == "fact"),
-                                s.fact.position))
+        out.sort(key=lambda s: (-round(s.score, 6),
+                                0 if s.fact.gap and s.fact.kind == "fact" else 2 if s.fact.gap
+                                else 1, s.fact.position))
         return out
 
     # ---------------------------------------------------------------- verdicts

@@ -142,7 +142,7 @@ def _kind(padded: str, toks: list[str]) -> tuple[str, bool]:
     yesno = first in AUXILIARIES
     if yesno and " or " in padded:
         return "choice", False
-    if first in ("who", "whom") and not re.match(r" who (is|was|are|were) ", padded):
+    if first in ("who", "whom"):
         return "who", False  # "who paid el salvador" asks for the payer, not the money
     for kind, pattern in _KINDS:
         if pattern.search(padded):

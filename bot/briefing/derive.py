@@ -376,7 +376,7 @@ class _Deriver:
                              _strip_end(f.statement) + ".", "From the briefing's editors",
                              f.about[0] if f.about else "", tuple(f.about),
                              questions=tuple(f.questions), gap=f.gap),
-                     f.evidence, note_targets=f.about)
+                     f.evidence)  # an editor's statement already says what the record says
 
     def run(self) -> list[FactRow]:
         self.summary()

@@ -35,6 +35,8 @@ def cite(c: FactCite) -> str:
 
 
 def cites(items: Sequence[FactCite], limit: int = MAX_CITES) -> list[str]:
+    # Two quotes from one sentence are one citation to a reader.
+    items = list({(c.sentence, c.relation): c for c in items}.values())
     support = [c for c in items if c.relation != "contradict"]
     against = [c for c in items if c.relation == "contradict"]
     lines = [cite(c) for c in support[:limit]] + [cite(c) for c in against[:1]]
