@@ -8,23 +8,23 @@ Discord shows.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
+from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
-
-from collections.abc import Hashable
 from typing import Protocol
 
 from . import __version__
-from .answering.engine import ConversationMemory, ask
+from .answering.engine import ConversationMemory, ask, check
 from .answering.rank import Outcome
+from .briefing.records import DealView, TransferView
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
-from .briefing.records import DealView, TransferView
 from .render import answers
 from .render.pages import Payload
-from .render.question import question_answer
+from .render.question import check_answer, question_answer
 
 MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
 
@@ -85,15 +85,15 @@ class MissSink(Protocol):
     def record(self, question: str) -> None: ...
 
 
-def clean(text: str) -> str:
+def clean(text: str, *, limit: int = MAX_INPUT) -> str:
     """Printable, single-spaced, mention-free, bounded text."""
-    text = unicodedata.normalize("NFC", text or "")[: MAX_INPUT * 4]
+    text = unicodedata.normalize("NFC", text or "")[: limit * 4]
     # Invisible format characters (soft hyphens, zero-width spaces from pasted text) vanish, so
     # "Vene\u00adzuela" stays one word; other unprintables (controls, newlines) become spaces.
     text = "".join("" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() else " "
                    for ch in text)
     text = _MENTION.sub(" ", text)
-    return " ".join(text.split())[:MAX_INPUT]
+    return " ".join(text.split())[:limit]
 
 
 def parse(text: str) -> Request:
@@ -144,8 +144,23 @@ async def answer_text(store: Store, text: str, *, memory: ConversationMemory | N
         pages, outcome = await answer_question(snap, request.question, memory=memory,
                                                user=user)
     if outcome.abstained and misses is not None:
-        misses.record(request.question)
+        await asyncio.to_thread(misses.record, request.question)  # a small file write
     return pages
+
+
+CHECK_INPUT = 2000  # characters of a posted message read when checking it
+
+
+async def check_text(store: Store, text: str) -> list[Payload]:
+    """Answer "Check against the briefing" on a posted message: what bears on it."""
+    cleaned = clean(text, limit=CHECK_INPUT)
+    async with store.snapshot() as snap:
+        key = ("check", cleaned)
+        pages: list[Payload] | None = snap.recall(key)
+        if pages is None:
+            pages = check_answer(await check(await snap.fact_index(), cleaned))
+            snap.remember(key, pages)
+        return pages
 
 
 async def answer_question(snap: Snapshot, question: str, *,

@@ -37,6 +37,8 @@ ENV_NAMES = {
     "shard_ids": "SHARD_IDS",
     "api_base": "DISCORD_API_BASE",
     "gateway_url": "DISCORD_GATEWAY_URL",
+    "misses_enabled": "MISSES_ENABLED",
+    "misses_path": "MISSES_PATH",
 }
 
 
@@ -70,6 +72,9 @@ class Settings(BaseModel):
                          BeforeValidator(_blank_is_none)] = None
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    # Questions the briefing could not answer, kept for editors (text, time and count only).
+    misses_enabled: bool = True
+    misses_path: Path = ROOT / "var" / "misses.sqlite3"
 
     @field_validator("log_level")
     @classmethod

@@ -15,8 +15,17 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from ..briefing.facts import Fact, FactIndex
-from .rank import ALSO_RATIO, MAX_ALSO, MIN_COVERAGE, THRESHOLD, Matcher, Outcome, Scored, \
-    bm25_scores, matcher_for
+from .rank import (
+    ALSO_RATIO,
+    MAX_ALSO,
+    MIN_COVERAGE,
+    THRESHOLD,
+    Matcher,
+    Outcome,
+    Scored,
+    bm25_scores,
+    matcher_for,
+)
 from .understand import Question, understand
 from .words import terms
 
@@ -200,4 +209,63 @@ def _severities(m: Matcher, *, only: str | None = None, exclude: str | None = No
     return out
 
 
-__all__ = ["ABSTAIN", "UNSETTLED", "ConversationMemory", "THRESHOLD", "ask", "decide"]
+CHECK_THRESHOLD = 0.62  # a fact bears on a posted message above this score
+MAX_CHECKED = 5
+
+
+@dataclass(slots=True)
+class Check:
+    """What the briefing says about a posted message: corrections first, then claims, facts."""
+
+    text: str
+    corrections: list[tuple[str, Fact]] = dataclasses.field(default_factory=list)
+    claims: list[tuple[str, Fact]] = dataclasses.field(default_factory=list)
+    facts: list[Fact] = dataclasses.field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.corrections or self.claims or self.facts)
+
+
+async def check(index: FactIndex, text: str, *, synonyms: bool = True) -> Check:
+    """The facts, claims and corrections of the briefing that bear on a posted message.
+
+    A correction is shown where the message repeats the primary source's wording that the
+    record corrects ("250", "former president", "Marc Rubio"); a claim where the message
+    states what is only someone's claim; then the facts that match it best.
+    """
+    m = matcher_for(index, synonyms=synonyms)
+    q = dataclasses.replace(understand(text, m.names), kind="any", yesno=False)
+    result = Check(text)
+    if not q.words and not q.entities:
+        return result
+    qterms: set[str] = set().union(*(ts for _, ts in m.query_terms(q))) if q.words else set()
+    figures = {f"#{n.replace(',', '')}" for n in q.numbers} | {
+        n.replace(",", "") for n in q.numbers}
+    ranked = m.rank(q, await bm25_scores(index, q, synonyms))
+    for s in ranked:
+        f = s.fact
+        if f.kind == "discrepancy" and f.detail:
+            echo = (qterms | figures) & m.source_side.get(f.key, frozenset())
+            if echo and (set(q.entities) & f.entities or s.coverage >= 0.35):
+                said = f.detail[0].removeprefix("The article: ")
+                record = f.lead.split(": ", 1)[-1]
+                result.corrections.append((f"The record says: {record} The message follows "
+                                           f"the article: {said}", f))
+        elif (f.kind == "claim" and len(result.claims) < 2
+              and len((qterms & m.cores[f.key]) - m.name_terms - {"~say"}) >= 2):
+            status = ("reported as made without evidence" if "without evidence" in f.lead
+                      else "disputed" if f.lead.startswith("Disputed") else "attributed to them")
+            claimant = f.heading.removeprefix("Claim by ").split(" (")[0]
+            what = f.detail[0].split(": ", 1)[-1].rstrip(".")
+            if what.split(" ", 1)[0] in ("The", "Many", "A", "An", "With", "This"):
+                what = what[:1].lower() + what[1:]
+            result.claims.append((f"That {what} is {claimant}'s claim, {status}.", f))
+        elif (not f.gap and f.kind not in ("discrepancy", "claim") and len(result.facts) < 3
+              and s.score >= CHECK_THRESHOLD and s.coverage >= 0.3):
+            result.facts.append(f)
+    return result
+
+
+__all__ = ["ABSTAIN", "UNSETTLED", "Check", "ConversationMemory", "THRESHOLD", "ask", "check",
+           "decide"]

@@ -163,6 +163,8 @@ class Matcher:
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.names = Names.build(((a, eid) for a, _, eid in index.aliases), vocabulary)
+        # Terms that only name someone: they say who a message is about, not what it claims.
+        self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), synonyms)
         self.kinds = {eid: kind for (_, eid), kind in index.kinds.items()}
 
     @staticmethod

@@ -187,7 +187,7 @@ class _Deriver:
         detail = [f"Roles: {'; '.join(roles)}"] if roles else []
         if e.aliases:
             detail.append(f"Also called: {', '.join(e.aliases)}")
-        self.add(FactRow(f"{e.id}#about", "entity", ("description", kind_type), 
+        self.add(FactRow(f"{e.id}#about", "entity", ("description", kind_type),
                          f"{e.name}: {_strip_end(e.description)}.", e.name, e.id, (e.id,),
                          tuple(detail)), e.evidence, note_targets=[e.id])
         for j, role in enumerate(e.roles):
@@ -204,8 +204,9 @@ class _Deriver:
         ids = [*ev.where, *ev.participants]
         lines = [ev.details] if ev.details else []
         when = when_phrase(ev)
+        said = f" (the source says “{ev.when.text}”)" if ev.when.text else ""
         lines.append(f"When: {when.removeprefix('on ').removeprefix('in ')}" if when
-                     else f"When: not dated{f' (the source says “{ev.when.text}”)' if ev.when.text else ''}")
+                     else f"When: not dated{said}")
         if ev.where:
             lines.append(f"Where: {', '.join(self.name(w) for w in ev.where)}")
         if ev.participants:
@@ -241,7 +242,7 @@ class _Deriver:
             return
         kind = d.kind
         parts = []
-        for j, t in enumerate(d.transfers):
+        for t in d.transfers:
             giver, receiver = self.name(t.giver), self.name(t.receiver)
             if t.quantity:
                 q = t.quantity
@@ -327,7 +328,8 @@ class _Deriver:
             self.add(FactRow(c.id, "claim", ("claim", "speaker", "reason"), lead,
                              f"Claim by {who} ({c.status.value})", c.claimant,
                              (c.claimant, *c.about), (f"{who}: {c.text}",),
-                             words=f"claim claims said says {self.names_words([c.claimant, *c.about])}"),
+                             words="claim claims said says "
+                                   + self.names_words([c.claimant, *c.about])),
                      c.evidence, c.contradicting, note_targets=[c.id])
 
     def discrepancies(self) -> None:

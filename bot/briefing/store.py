@@ -22,7 +22,6 @@ import aiosqlite
 from .build import BuildReport, build_database
 from .facts import FactIndex
 from .names import Name, NameIndex
-from .text import fold
 from .records import (
     BriefingInfo,
     Citation,
@@ -42,6 +41,7 @@ from .records import (
     SourceView,
     TransferView,
 )
+from .text import fold
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..answering.engine import ABSTAIN
+from ..answering.engine import ABSTAIN, Check
 from ..answering.rank import Outcome
 from ..briefing.facts import Fact, FactCite, FactNote
 from .pages import Answer, Colour, Payload, Section, clip, paginate
@@ -103,4 +103,31 @@ def question_answer(outcome: Outcome, asked: str) -> list[Payload]:
                            intro="\n".join(intro), sections=sections))
 
 
-__all__ = ["ABSTAIN", "question_answer"]
+def check_answer(result: Check) -> list[Payload]:
+    """The pages answering "Check against the briefing" on a posted message."""
+    quoted = echo(result.text, 180) or "(no text)"
+    if result.empty:
+        return paginate(Answer(
+            title="Checked against the briefing", colour=Colour.missing,
+            intro=f"**The briefing has nothing on this message.**\n> {quoted}",
+            footer="It checks messages about the briefing's story only."))
+    lines = []
+    if result.corrections:
+        lines.append(f"**{result.corrections[0][0]}**")
+    elif result.claims:
+        lines.append(f"**{result.claims[0][0]}**")
+    else:
+        lines.append(f"**The briefing has {len(result.facts)} fact(s) that bear on it.**")
+    lines.append(f"> {quoted}")
+    sections = []
+    for text, f in result.corrections:
+        sections.append(Section("📌 Where the record differs", [text, *cites(f.citations, 1)]))
+    for text, f in result.claims:
+        sections.append(Section("🗣️ A claim, not a fact", [text, *cites(f.citations, 1)]))
+    if result.facts:
+        sections.append(Section("What the briefing says", [_brief(f) for f in result.facts]))
+    return paginate(Answer(title="Checked against the briefing", colour=Colour.quote,
+                           intro="\n".join(lines), sections=sections))
+
+
+__all__ = ["ABSTAIN", "check_answer", "question_answer"]
