@@ -1,20 +1,21 @@
 """`python -m bench.botproc`: the real bot as its own process, for the benchmarks.
 
-It does what `python -m bot` does (`bot/app.py`: settings from the environment, logging set
-up, `apply_endpoints`, a `BriefingBot`, SIGINT/SIGTERM handlers, `bot.start(token)`), with
-two additions that live here and nowhere in bot/ or cogs/:
+It runs what `python -m bot run` runs — settings from the environment, logging set up, then
+the product's own `bot.discord_app.serve.serve` (endpoints, signal handlers, start-up and
+shutdown) — with the two additions passed through `serve`'s `bot_class` and extensions, so
+nothing in bot/ or cogs/ changes and no part of the serve loop is copied here:
 
-* the bot is a subclass whose `setup_hook` also loads `bench.ext` (the `/baseline` command,
-  and JSON lines on stdout when setup is done and on each READY);
+* the extensions are the product's (`cogs.extensions`) plus `bench.ext` (the `/baseline`
+  and `/benchstats` commands, and JSON lines on stdout when set up and on each READY);
 * `--default-caches` builds the bot the way a discord.py bot is built by default —
   `discord.Intents.default()`, the default member cache flags for those intents, a message
-  cache of 1,000 — as the baseline of the memory benchmark.
+  cache of 1,000, and discord.py's own connection state, which caches every guild whole
+  (`DefaultCachesBot`) — as the baseline of the memory benchmark.
 
 Point it at a fake Discord with DISCORD_API_BASE and DISCORD_GATEWAY_URL, as an operator
 points the bot at proxies. For profiling (see `bench.profiling`), `--profile FILE` installs a
 cProfile profiler that SIGUSR1 starts and SIGUSR2 stops (writing FILE), and `--tracemalloc
-FILE` writes the biggest allocation sites on the first READY. `--what-if` applies prototypes
-of suggested changes (`bench.whatif`) — never used by `python -m bench` itself.
+FILE` writes the biggest allocation sites on the first READY.
 """
 
 from __future__ import annotations
@@ -29,20 +30,39 @@ from pathlib import Path
 from typing import Any
 
 import discord
+from discord.state import AutoShardedConnectionState
 
+import cogs
 from bot.discord_app import logs
-from bot.discord_app.client import BriefingBot, apply_endpoints
+from bot.discord_app.client import BriefingBot, ExtensionSource
+from bot.discord_app.serve import serve
 from bot.settings import SettingError, Settings
 
 BENCH_EXTENSION = "bench.ext"
 
 
-class BenchBot(BriefingBot):
-    """BriefingBot plus the bench-only extension; nothing else differs."""
+def extensions() -> list[str]:
+    """The product's cogs, then the bench's (loaded last: its "setup" line means all loaded)."""
+    return [*cogs.extensions(), BENCH_EXTENSION]
 
-    async def setup_hook(self) -> None:
-        await super().setup_hook()
-        await self.load_extension(BENCH_EXTENSION)
+
+class BenchBot(BriefingBot):
+    """BriefingBot, told where `bench.ext` should write allocation sites; nothing else differs."""
+
+    def __init__(self, settings: Settings, extensions: ExtensionSource, *,
+                 tracemalloc_path: Path | None = None, **options: Any) -> None:
+        super().__init__(settings, extensions, **options)
+        self.bench_tracemalloc = tracemalloc_path
+
+
+class DefaultCachesBot(BenchBot):
+    """The memory baseline: discord.py's own connection state, which caches guilds whole."""
+
+    # BriefingBot declares that it returns its TrimmedState; this baseline returns the base
+    # class on purpose, hence the ignore.
+    def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
+        # Skip BriefingBot's TrimmedState: the state AutoShardedBot builds by default.
+        return super(BriefingBot, self)._get_state(**options)
 
 
 def default_cache_options() -> dict[str, Any]:
@@ -56,56 +76,29 @@ def default_cache_options() -> dict[str, Any]:
     }
 
 
-async def serve(settings: Settings, args: argparse.Namespace) -> int:
-    """`bot.app.serve`, with the bench subclass and options."""
-    assert settings.token is not None
-    apply_endpoints(settings)
-    options = default_cache_options() if args.default_caches else {}
-    if args.default_caches:
-        # The baseline caches guilds as discord.py does by default: whole.
-        import bot.client
-
-        bot.client.trim_guild_payloads = lambda _bot: None
-    what_if = [w for w in (args.what_if or "").split(",") if w]
-    if what_if:
-        from . import whatif
-
-        whatif.apply(what_if)
-    bot = BenchBot(settings, **options)
-    if what_if:
-        whatif.apply(what_if, bot)
-    bot.bench_tracemalloc = args.tracemalloc  # type: ignore[attr-defined]
+def _install_profiler(path: Path) -> None:
+    """SIGUSR1 starts a cProfile profiler, SIGUSR2 stops it and writes `path`."""
     loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
+    profiler = cProfile.Profile()
 
-    def stop(signame: str) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            loop.create_task(bot.close())
+    def dump() -> None:
+        profiler.disable()
+        profiler.dump_stats(path)
+        print('{"event": "profile_written"}', flush=True)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig.name)
+    loop.add_signal_handler(signal.SIGUSR1, profiler.enable)
+    loop.add_signal_handler(signal.SIGUSR2, dump)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """The product's serve loop, with the bench's bot class, options and extensions."""
     if args.profile:
-        profiler = cProfile.Profile()
-        loop.add_signal_handler(signal.SIGUSR1, profiler.enable)
-
-        def dump() -> None:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-            print('{"event": "profile_written"}', flush=True)
-
-        loop.add_signal_handler(signal.SIGUSR2, dump)
-    try:
-        async with bot:
-            await bot.start(settings.token.get_secret_value())
-    except (discord.GatewayNotFound, discord.ConnectionClosed, OSError):
-        if stopping.is_set():
-            return 0
-        raise
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    return 0
+        _install_profiler(args.profile)
+    if args.default_caches:
+        return await serve(settings, extensions, bot_class=DefaultCachesBot,
+                           tracemalloc_path=args.tracemalloc, **default_cache_options())
+    return await serve(settings, extensions, bot_class=BenchBot,
+                       tracemalloc_path=args.tracemalloc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="discord.py's default intents and caches (the memory baseline)")
     parser.add_argument("--profile", type=Path, help="cProfile output, toggled by SIGUSR1/2")
     parser.add_argument("--tracemalloc", type=Path, help="allocation sites, written on READY")
-    parser.add_argument("--what-if", help="comma-separated prototypes from bench.whatif "
-                                          "(never used by `python -m bench`)")
     args = parser.parse_args(argv)
     if args.tracemalloc:
         tracemalloc.start(12)
@@ -128,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: DISCORD_TOKEN is not set", file=sys.stderr)
         return 2
     logs.setup(settings.log_level, settings.log_file, [settings.token.get_secret_value()])
-    return asyncio.run(serve(settings, args))
+    return asyncio.run(run(settings, args))
 
 
 if __name__ == "__main__":

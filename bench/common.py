@@ -3,10 +3,12 @@
 Processes
 ---------
 `FakeProcess` runs `python -m tests.fakediscord` (the protocol-faithful fake Discord) and reads
-the JSON line it prints (REST base, gateway URL, control URL, token). `BotProcess` runs
-`python -m bench.botproc` with the environment an operator would set (DISCORD_TOKEN,
-DISCORD_API_BASE and DISCORD_GATEWAY_URL pointing at the fake, DATA_DIR, DB_PATH, LOG_FILE), and
-reads the JSON lines that `bench.ext` prints (one when setup is done, one on each READY).
+the JSON line it prints (REST base, gateway URL, control URL, token, application id). The bench
+uses the fake only through that command line and its HTTP control API, as another process
+would, and imports nothing from tests/. `BotProcess` runs `python -m bench.botproc` with the
+environment an operator would set (DISCORD_TOKEN, DISCORD_API_BASE and DISCORD_GATEWAY_URL
+pointing at the fake, DATA_DIR, DB_PATH, LOG_FILE, OWNER_IDS), and reads the JSON lines that
+`bench.ext` prints (one when setup is done, one on each READY).
 Both are started with `--exit-with-parent` behaviour, so a crashed benchmark leaves no orphan.
 
 Measurements from /proc
@@ -33,6 +35,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .interactions import OWNER_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -191,6 +195,7 @@ def bot_env(fake: Json, data_dir: Path, db_path: Path, log_file: Path,
     for name in ("OWNER_IDS", "DEV_GUILD_ID", "DATA_DIR", "DB_PATH", "LOG_FILE", "LOG_LEVEL"):
         env.pop(name, None)
     env.update({
+        "OWNER_IDS": OWNER_ID,  # who may send /admin (bench.reload does)
         "DISCORD_TOKEN": fake["token"],
         "DISCORD_API_BASE": fake["rest_base"],
         "DISCORD_GATEWAY_URL": fake["gateway_url"],

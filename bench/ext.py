@@ -4,8 +4,10 @@
   (`interaction.response.send_message` with embeds and no mentions). It is the floor every
   other command is compared with: the same gateway, tree dispatch and HTTP callback, none of
   the briefing store or the renderers.
-* It prints one JSON line on stdout when the extension is loaded (the store is open by then)
-  and one on each READY, with the process's RSS, so the benchmark knows when to measure.
+* It prints one JSON line on stdout when the extension is loaded (the store is open and the
+  cogs are loaded by then) and one on each READY, with the process's RSS and the first guild's
+  id (the guild the benchmark's interactions come from), so the benchmark knows when to
+  measure.
 * `/benchstats` answers (ephemeral) with the process's RSS, the number of live component
   views discord.py holds, and the garbage collector's pauses since the last `/benchstats`
   (measured with `gc.callbacks`), so the benchmark can tell where memory and stalls come from.
@@ -118,7 +120,9 @@ class Bench(commands.Cog):
             gc.collect()
             _write_tracemalloc(Path(path))
         state = self.bot._connection
+        first = next(iter(self.bot.guilds), None)
         emit("ready", guilds=len(self.bot.guilds), rss_kib=rss_kib(), readies=self.readies,
+             guild_id=str(first.id) if first else None,
              shards=sorted(getattr(self.bot, "shards", {}) or []),
              intents=self.bot.intents.value, max_messages=state.max_messages,
              member_cache_flags=state.member_cache_flags.value)

@@ -1,18 +1,20 @@
 """Memory: the bot process's RSS after READY, by number of guilds, against discord.py's defaults.
 
 For each guild count (1, 1,000, 10,000; --quick skips 10,000) the fake Discord is started with
-that many synthetic guilds — each a full GUILD_CREATE from `tests.payloads.guild` with 20
-channels (text and voice) and 10 roles, and the bot's own member, which is what Discord sends a
-bot without the members and presences intents — and `--no-sharding-limit`, so one session
+that many synthetic guilds (`--guilds N --channels 20 --roles 10`: each a full GUILD_CREATE
+with 20 channels, text and voice, 10 roles and the bot's own member, which is what Discord
+sends a bot without the members and presences intents) and `--no-sharding-limit`, so one session
 receives them all (discord.py's AutoShardedBot would otherwise wait 5 s between shard
 IDENTIFYs; the per-guild cost is the same).
 
 Two bots are measured one after the other on the same fake data: the briefing bot as
-`bot/app.py` builds it (its own intents: guilds, guild and DM messages; no member cache; no
-message cache), and the same bot with `--default-caches` (`discord.Intents.default()`, the
-default member cache flags, a message cache of 1,000). RSS is VmRSS from /proc/<pid>/status,
-read one second after READY (`bench.ext` reports READY), with the briefing store open and
-every cog loaded; the peak (VmHWM) is noted too.
+`python -m bot run` builds it (its own intents: guilds, guild and DM messages; no member cache;
+no message cache; guilds cached without their channels, roles and members by
+`bot.discord_app.state.TrimmedState`), and the same bot with `--default-caches`
+(`discord.Intents.default()`, the default member cache flags, a message cache of 1,000, and
+discord.py's own connection state, which caches every guild whole; see `bench.botproc`).
+RSS is VmRSS from /proc/<pid>/status, read one second after READY (`bench.ext` reports
+READY), with the briefing store open and every cog loaded; the peak (VmHWM) is noted too.
 
 Goals: at most half the baseline's RSS, and at most 150 MB at 10,000 guilds.
 """
@@ -67,12 +69,13 @@ async def one(workdir: Path, guilds: int, fake_info: dict[str, object], *,
         took = time.perf_counter() - start
         if ready["guilds"] != guilds:
             raise RuntimeError(f"READY with {ready['guilds']} guilds, expected {guilds}")
-        expected = default_cache_options() if default_caches else {
-            "intents": intents(), "member_cache_flags": discord.MemberCacheFlags.none(),
-            "max_messages": None}
+        if default_caches:
+            options = default_cache_options()
+            want = (options["intents"].value, options["member_cache_flags"].value,
+                    options["max_messages"])
+        else:
+            want = (intents().value, discord.MemberCacheFlags.none().value, None)
         got = (ready["intents"], ready["member_cache_flags"], ready["max_messages"])
-        want = (expected["intents"].value, expected["member_cache_flags"].value,
-                expected["max_messages"])
         if got != want:
             raise RuntimeError(f"{tag} bot runs with intents/member cache/messages {got}, "
                                f"expected {want}")

@@ -7,13 +7,16 @@ time or memory goes:
   (`who`, `timeline`, `search`, `baseline`) stream through the fake, unpaced. The profiler runs
   only during the stream (SIGUSR1/SIGUSR2, see `bench.botproc`).
 * `respond KIND [N]` — the same command answered in process, without Discord: the store
-  query and the renderers (`bot.router.answer`), under cProfile.
+  queries and the renderers (`bot.router.respond`, with the snapshot's answer memo off, so
+  every call does the work the first call after a start or reload does), under cProfile.
 * `autocomplete [N]` — `name_choices` over the synthetic 10,000-entity name index.
 * `build [BRIEFINGS]` — `build_database` over a synthetic corpus, under cProfile.
 * `restart [BRIEFINGS]` — `Store.open` on unchanged data (reuse by hash), under cProfile.
 * `memory [GUILDS]` — the bot's allocations after READY (tracemalloc), by line and file.
 
-Each prints the top of the profile; `--out FILE` also keeps the raw pstats file.
+Each prints the top of the profile; `--out FILE` also keeps the raw pstats file. This is the
+way to size a change before making it: a function's share of the profile bounds what making it
+free can gain, and `python -m bench` then measures the change itself against its baseline.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BotProcess, FakeProcess, bot_env, control, copy_bundled_data, log
+from .common import BotProcess, FakeProcess, bot_env, copy_bundled_data, log
 
 
 def show(profile: cProfile.Profile | str, top: int = 35) -> str:
@@ -46,42 +49,42 @@ async def stack(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
 
     kind = next(k for k in st.ALL if k.key == kind_key)
     prof = out or workdir / "bot.prof"
-    data = copy_bundled_data(workdir / "data")
-    async with FakeProcess(guilds=1, stderr_path=workdir / "fake.err") as fake:
-        env = bot_env(fake.info, data, workdir / "briefing.sqlite3", workdir / "bot.log")
-        async with BotProcess(env, args=["--profile", str(prof)],
-                              stderr_path=workdir / "bot.err") as bot, control(fake) as ctl:
-            await bot.wait_event("ready", 120)
-            await st.unpaced(ctl, [kind.payload() for _ in range(200)])
-            bot.signal(signal.SIGUSR1)
-            seconds, results = await st.unpaced(ctl, [kind.payload() for _ in range(n)])
-            bot.signal(signal.SIGUSR2)
-            await bot.wait_event("profile_written", 60)
+    async with st.environment(workdir, bot_args=["--profile", str(prof)]) as env:
+        make = env.interactions
+        await st.unpaced(env.ctl, [kind.payload(make) for _ in range(200)])
+        env.bot.signal(signal.SIGUSR1)
+        seconds, results = await st.unpaced(env.ctl, [kind.payload(make) for _ in range(n)])
+        env.bot.signal(signal.SIGUSR2)
+        await env.bot.wait_event("profile_written", 60)
     failed = sum(1 for r in results if "error" in r)
     print(f"{n} x {kind.label}: {n / seconds:.0f}/s under the profiler, {failed} failed")
     print(show(str(prof)))
 
 
 async def respond(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
+    from bot import router
     from bot.briefing.store import Store
-    from bot.router import Intent, answer_request as answer
+    from bot.router import Intent, respond
 
     data = copy_bundled_data(workdir / "data")
     store = Store(data, workdir / "briefing.sqlite3")
     await store.open()
     intent, arg = {"who": (Intent.who, "Bukele"), "timeline": (Intent.timeline, None),
                    "search": (Intent.search, "Alien Enemies")}[kind_key]
-    for _ in range(50):
-        await answer(store, intent, arg)
-    prof = cProfile.Profile()
-    start = time.perf_counter()
-    prof.enable()
-    for _ in range(n):
-        await answer(store, intent, arg)
-    prof.disable()
-    seconds = time.perf_counter() - start
+    router._answers.limit = 0  # remember nothing: profile the queries and the rendering
+    async with store.snapshot() as snap:
+        for _ in range(50):
+            await respond(snap, intent, arg)
+        prof = cProfile.Profile()
+        start = time.perf_counter()
+        prof.enable()
+        for _ in range(n):
+            await respond(snap, intent, arg)
+        prof.disable()
+        seconds = time.perf_counter() - start
     await store.close()
-    print(f"{n} x answer({intent}, {arg!r}): {seconds / n * 1000:.2f} ms each under the profiler")
+    print(f"{n} x respond({intent}, {arg!r}): {seconds / n * 1000:.2f} ms each under the "
+          f"profiler")
     if out:
         prof.dump_stats(out)
     print(show(prof))

@@ -9,11 +9,11 @@ version A" in the role; version B says B in both.
 A stream of `/who name:Bukele` runs at a fixed rate (500/s, or 70% of what the bot sustains
 for `/who` unpaced, measured just before by `bench.stack` — the row says which). During the
 stream the briefing file is rewritten to the other version and the owner sends `/admin reload
-what:data` (the same interaction Discord would send; the bot learns its owner from the
-application info, as without OWNER_IDS), several times, A -> B -> A -> B. Each reload must be
-answered (deferred, then a followup saying "Data reloaded").
+what:data` (the same interaction Discord would send, from the user the bench gives the bot as
+OWNER_IDS), several times, A -> B -> A -> B. Each reload must be answered (deferred, then a
+followup saying "Data reloaded").
 
-An answer slower than 1.5 s is deferred by the bot (cogs/utils/replies.py) and sent as a
+An answer slower than 1.5 s is deferred by the bot (bot/discord_app/send.py) and sent as a
 followup; its content is taken from the followup in the fake's request log. Every `/who`
 answer is classified by the two markers: old or new data if both agree, mixed if
 they disagree (an answer built from two snapshots), unclassified if a marker is missing. Failed
@@ -31,10 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests import payloads as P
-
 from . import stack
-from .common import Control, Json, Row, copy_bundled_data, log, percentile
+from .common import Json, Row, copy_bundled_data, log, percentile
 
 BRIEFING = "briefings/prisoner-exchange-2025.yaml"
 DESCRIPTION = "President of El Salvador. He announced"
@@ -81,19 +79,15 @@ class ReloadResult:
     samples: list[str] = field(default_factory=list)
 
 
-def _owner_reload() -> Json:
-    return P.slash_interaction("admin", {"what": "data"}, subcommand="reload",
-                               user=P.user(P.OWNER_ID, "owner"))
-
-
-async def _reload(ctl: Control, data: Path, original: str, version: str) -> tuple[float, bool]:
+async def _reload(env: stack.Environment, original: str, version: str) -> tuple[float, bool]:
     """Rewrite the briefing to `version`, send the owner's reload; (seconds, answered ok)."""
-    target = data / BRIEFING
+    ctl = env.ctl
+    target = env.data / BRIEFING
     tmp = target.with_suffix(".tmp")
     tmp.write_text(version_text(original, version), encoding="utf-8")
     tmp.replace(target)
     since = (await ctl.stats())["requests"]
-    payload = _owner_reload()
+    payload = env.interactions.slash("admin", {"what": "data"}, subcommand="reload", owner=True)
     start = time.perf_counter()
     first = await ctl.interact(payload, timeout=10)
     if first.get("type") not in (4, 5):
@@ -122,11 +116,11 @@ async def measure_in(env: stack.Environment, original: str, *, seconds: float, r
                      sustained: float | None = None) -> ReloadResult:
     """Run on a bot whose data is version A (see `prepare`); `sustained`: /who's unpaced
     throughput if already measured, else probed here."""
-    ctl, data = env.ctl, env.data
+    ctl, make = env.ctl, env.interactions
     who = next(k for k in stack.KINDS if k.key == "who")
     if sustained is None:
-        await stack.unpaced(ctl, [who.payload() for _ in range(150)])  # warm up
-        took, _ = await stack.unpaced(ctl, [who.payload() for _ in range(400)])
+        await stack.unpaced(ctl, [who.payload(make) for _ in range(150)])  # warm up
+        took, _ = await stack.unpaced(ctl, [who.payload(make) for _ in range(400)])
         sustained = 400 / took
     rate = min(stack.TARGET_RATE, SHARE * sustained)
     note = ("500/s" if rate >= stack.TARGET_RATE else
@@ -135,7 +129,7 @@ async def measure_in(env: stack.Environment, original: str, *, seconds: float, r
     res = ReloadResult(rate, note)
     n = int(rate * seconds)
     log(f"reload: baseline stream, {n} x /who at {rate:.0f}/s")
-    payloads = [who.payload() for _ in range(n)]
+    payloads = [who.payload(make) for _ in range(n)]
     _, base = await stack.paced(ctl, payloads, rate)
     await stack.resolve_deferred(ctl, payloads, base)
     for r in base:
@@ -145,14 +139,14 @@ async def measure_in(env: stack.Environment, original: str, *, seconds: float, r
             res.baseline_latencies.append(r["latency"])
     await ctl.clear()
     log(f"reload: {n} x /who at {rate:.0f}/s with {reloads} reloads")
-    payloads = [who.payload() for _ in range(n)]
+    payloads = [who.payload(make) for _ in range(n)]
     stream = asyncio.create_task(stack.paced(ctl, payloads, rate))
     version = "A"
     gap = seconds / (reloads + 1)
     for i in range(reloads):
         await asyncio.sleep(gap if i == 0 else max(0.0, gap - res.reloads[-1][1]))
         version = "B" if version == "A" else "A"
-        took, ok = await _reload(ctl, data, original, version)
+        took, ok = await _reload(env, original, version)
         res.reloads.append((version, took, ok))
     _, results = await stream
     await stack.resolve_deferred(ctl, payloads, results)

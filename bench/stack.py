@@ -6,8 +6,9 @@ BriefingBot with the bundled briefing in a private DATA_DIR — carrying the two
 of `bench.reload`, which runs next on the same processes — plus `/baseline`) connects to it
 as it would to Discord; this process drives the fake through its control API
 (`POST /_fake/interact_many`: many interactions per round trip, so the driver costs the fake
-little). Each interaction is a gateway INTERACTION_CREATE built by `tests.payloads`, answered
-by the bot with an HTTP callback; the fake echoes the answer as MESSAGE_CREATE, as Discord does.
+little). Each interaction is a gateway INTERACTION_CREATE built by `bench.interactions` (in
+the guild the bot reported on READY), answered by the bot with an HTTP callback; the fake
+echoes the answer as MESSAGE_CREATE, as Discord does.
 
 Commands: `/who name:Bukele`, `/timeline`, `/search query:Alien Enemies`, and `/baseline` (a
 constant embed, see `bench.ext`). Every answer is checked (callback type 4, the embed title
@@ -38,8 +39,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests import payloads as P
-
 from .common import (
     BotProcess,
     Control,
@@ -54,6 +53,7 @@ from .common import (
     percentile,
     rss_kib,
 )
+from .interactions import Interactions
 
 BATCH = 16
 WORKERS = 8  # 128 interactions in flight
@@ -69,8 +69,8 @@ class Kind:
     options: Json | None
     title: str  # the first embed's title must start with this
 
-    def payload(self) -> Json:
-        return P.slash_interaction(self.name, self.options)
+    def payload(self, make: Interactions) -> Json:
+        return make.slash(self.name, self.options)
 
 
 BASELINE = Kind("baseline", "/baseline", "baseline", None, "Baseline")
@@ -185,13 +185,14 @@ def rotations(kinds: Sequence[Kind], rounds: int) -> list[list[Kind]]:
     return [list(kinds[r % len(kinds):]) + list(kinds[:r % len(kinds)]) for r in range(rounds)]
 
 
-async def _phases(ctl: Control, bot_pid: int, fake_pid: int, per_kind: int, phase: int,
+async def _phases(env: Environment, per_kind: int, phase: int,
                   rate: float | None) -> dict[str, Tally]:
+    ctl, bot_pid, fake_pid = env.ctl, env.bot.pid, env.fake.pid
     tallies = {k.key: Tally() for k in ALL}
     rounds = max(1, per_kind // phase)
     for order in rotations(ALL, rounds):
         for kind in order:
-            payloads = [kind.payload() for _ in range(phase)]
+            payloads = [kind.payload(env.interactions) for _ in range(phase)]
             cpu0, fake0, own0 = cpu_seconds(bot_pid), cpu_seconds(fake_pid), time.process_time()
             if rate is None:
                 seconds, results = await unpaced(ctl, payloads)
@@ -226,12 +227,14 @@ class StackResult:
 
 @dataclass
 class Environment:
-    """A running fake Discord and bot, and the control client driving them."""
+    """A running fake Discord and bot, the control client driving them, and the factory of
+    interactions addressed to them."""
 
     fake: FakeProcess
     bot: BotProcess
     ctl: Control
     data: Path
+    interactions: Interactions
 
 
 @contextlib.asynccontextmanager
@@ -243,32 +246,33 @@ async def environment(workdir: Path, data: Path | None = None,
         env = bot_env(fake.info, data, workdir / "briefing.sqlite3", workdir / "bot.log")
         async with BotProcess(env, args=bot_args, stderr_path=workdir / "bot.err") as bot, \
                 control(fake) as ctl:
-            await bot.wait_event("ready", 120)
-            yield Environment(fake, bot, ctl, data)
+            ready = await bot.wait_event("ready", 120)
+            make = Interactions(str(fake.info["application_id"]), str(ready["guild_id"]))
+            yield Environment(fake, bot, ctl, data, make)
 
 
 async def measure_in(env: Environment, *, per_kind: int, paced_per_kind: int,
                      phase: int = 250, warmup: int = 200) -> StackResult:
-    ctl, bot, fake = env.ctl, env.bot, env.fake
-    rss_start = rss_kib(bot.pid)
-    await benchstats(ctl)  # resets the GC pause record
+    rss_start = rss_kib(env.bot.pid)
+    await benchstats(env)  # resets the GC pause record
     log("stack: warming up")
-    await _phases(ctl, bot.pid, fake.pid, warmup, min(100, warmup), None)
+    await _phases(env, warmup, min(100, warmup), None)
     log(f"stack: throughput, {per_kind} interactions per command (unpaced)")
-    thr = await _phases(ctl, bot.pid, fake.pid, per_kind, phase, None)
+    thr = await _phases(env, per_kind, phase, None)
     slowest = min(t.rate for t in thr.values())
     rate = max(10.0, min(TARGET_RATE, 0.8 * slowest))
     note = ("paced at 500/s" if rate >= TARGET_RATE else
             f"paced at {rate:.0f}/s: 500/s is not sustainable (slowest command "
             f"{slowest:.0f}/s unpaced; 80% of that)")
     log(f"stack: latency, {paced_per_kind} per command, {note}")
-    lat = await _phases(ctl, bot.pid, fake.pid, paced_per_kind, min(phase, paced_per_kind), rate)
-    return StackResult(thr, lat, rate, note, rss_start, rss_kib(bot.pid), await benchstats(ctl))
+    lat = await _phases(env, paced_per_kind, min(phase, paced_per_kind), rate)
+    return StackResult(thr, lat, rate, note, rss_start, rss_kib(env.bot.pid),
+                       await benchstats(env))
 
 
-async def benchstats(ctl: Control) -> Json:
+async def benchstats(env: Environment) -> Json:
     """The bot's own account (see `bench.ext`): RSS, live views, GC pauses since last asked."""
-    answer = await ctl.interact(P.slash_interaction("benchstats"))
+    answer = await env.ctl.interact(env.interactions.slash("benchstats"))
     return json.loads(answer["data"]["content"])  # type: ignore[no-any-return]
 
 

@@ -17,7 +17,7 @@ columns, with the same pragmas (journal off, synchronous off), in the same run.
 Restart on unchanged data: a new `Store` on the same files and database, `await store.open()`
 (which hashes the files, finds the hash recorded in the database and reuses it, then opens the
 snapshot and builds the in-memory name index) and the first answer (`/who` through
-`bot.router.answer`): the store's work between process start and the first reply. Median of
+`bot.router.answer_request`): the store's work between process start and the first reply. Median of
 several, for both data sets. Baseline: a bare sqlite3 connect + one primary-key select on the
 same database.
 
@@ -35,7 +35,8 @@ from pathlib import Path
 
 from bot.briefing.build import build_database
 from bot.briefing.store import Store
-from bot.router import Intent, answer_request as answer
+from bot.router import Intent
+from bot.router import answer_request as answer
 
 from . import corpus
 from .common import Row, copy_bundled_data, log, ms

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
+import weakref
 from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,7 @@ from .briefing.records import DealView, TransferView
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
 from .render import answers
+from .render.cache import AnswerCache
 from .render.pages import Payload
 from .render.question import check_answer, question_answer
 
@@ -156,10 +158,10 @@ async def check_text(store: Store, text: str) -> list[Payload]:
     cleaned = clean(text, limit=CHECK_INPUT)
     async with store.snapshot() as snap:
         key = ("check", cleaned)
-        pages: list[Payload] | None = snap.recall(key)
+        pages = _asked.get(snap, key)
         if pages is None:
             pages = check_answer(await check(await snap.fact_index(), cleaned))
-            snap.remember(key, pages)
+            _asked.put(snap, key, pages)
         return pages
 
 
@@ -173,15 +175,30 @@ async def answer_question(snap: Snapshot, question: str, *,
     """
     key = ("ask", question)
     if memory is None:
-        cached = snap.recall(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        cached = _asked.get(snap, key)
+        known = _outcomes.get(snap, {}).get(question)
+        if cached is not None and known is not None:
+            return cached, known
     index = await snap.fact_index()
     outcome = await ask(index, question, memory=memory, user=user)
     pages = question_answer(outcome, question)
     if memory is None:
-        snap.remember(key, (pages, outcome))
+        _asked.put(snap, key, pages)
+        outcomes = _outcomes.setdefault(snap, {})
+        if len(outcomes) >= _asked.limit:
+            outcomes.clear()  # bounded like the pages: an evicted one is simply recomputed
+        outcomes[question] = outcome
     return pages, outcome
+
+
+# Answers to plain questions and checks, by snapshot and (kind, cleaned text); the outcome of
+# each cached question beside it (the router needs to know whether it was an abstention).
+_asked: AnswerCache[tuple[str, str]] = AnswerCache()
+_outcomes: weakref.WeakKeyDictionary[Snapshot, dict[str, Outcome]] = weakref.WeakKeyDictionary()
+
+
+# Rendered pages by snapshot and (intent, cleaned arg, question).
+_answers: AnswerCache[tuple[Intent, str, str]] = AnswerCache()
 
 
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
@@ -193,10 +210,10 @@ async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,
     """
     arg = clean(arg or "")
     key = (intent, arg, question)
-    pages: list[Payload] | None = snap.recall(key)
+    pages = _answers.get(snap, key)
     if pages is None:
         pages = await _respond(snap, intent, arg, question=question)
-        snap.remember(key, pages)
+        _answers.put(snap, key, pages)
     return pages
 
 

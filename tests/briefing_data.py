@@ -16,9 +16,11 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-BRIEFING = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
+DATA = REPO / "data"
+BRIEFING_NAME = "prisoner-exchange-2025.yaml"
+BRIEFING = DATA / "briefings" / BRIEFING_NAME
+ARTICLE = DATA / "sources" / "article.txt"
+RECORD = DATA / "sources" / "record.md"
 SOURCES = {"article": ARTICLE, "record": RECORD}
 
 

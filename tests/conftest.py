@@ -1,4 +1,9 @@
-"""Shared fixtures. Add new fixtures in a section of their own below the briefing-core one."""
+"""Shared fixtures, for every layer. Add new fixtures in a section of their own below.
+
+Helpers that are not fixtures live in their own modules (see tests/README.md): the bundled
+data in tests/briefing_data.py, Discord's limits and what a message shows in
+tests/discord_limits.py, payloads in tests/payloads.py, the layer-2 bot in tests/harness.py.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.briefing.store import Store
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.briefing_data import BRIEFING_NAME, REPO
+from tests.harness import Harness
 
 # =============================================================================================
 # Briefing core: the bundled data, a breakable copy of it, and an opened store.
 # =============================================================================================
-
-BRIEFING_NAME = "prisoner-exchange-2025.yaml"
 
 
 @pytest.fixture
@@ -72,3 +76,25 @@ async def store(tmp_data: Path, db_path: Path) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+# =============================================================================================
+# Layer 2: the real bot and command tree on a recording transport (tests/harness.py).
+# =============================================================================================
+
+
+@pytest.fixture
+def harness_env() -> dict[str, str]:
+    """Extra settings for the ``harness`` fixture; a test module may override this fixture."""
+    return {}
+
+
+@pytest_asyncio.fixture
+async def harness(tmp_data: Path, db_path: Path,
+                  harness_env: dict[str, str]) -> AsyncIterator[Harness]:
+    """A started :class:`tests.harness.Harness` on tmp_data; closed (store too) afterwards."""
+    async with Harness.start(tmp_data, db_path, env=harness_env) as started:
+        yield started
+        # A call the fake could not answer raised inside the bot, where a handler may have
+        # swallowed it; fail the test rather than let it pass on a half-run command.
+        assert started.unexpected == [], [c.name for c in started.unexpected]

@@ -1,9 +1,10 @@
 """Layer-2 harness: the real BriefingBot and discord.py command tree, with a recording transport.
 
-Nothing here opens a socket. :class:`Harness` builds a real :class:`bot.discord_app.client.BriefingBot`
-from :class:`bot.settings.Settings` (a private data copy and database), runs its setup hooks
-(the store opens, every cog loads), gives the connection state the bot's user, application id
-and one guild, and then replaces the two ways discord.py talks to Discord:
+Nothing here opens a socket. :class:`Harness` builds a real
+:class:`bot.discord_app.client.BriefingBot` from :class:`bot.settings.Settings` (a private data
+copy and database), runs its setup hooks (the store opens, every cog loads), gives the
+connection state the bot's user, application id and one guild, and then replaces the two ways
+discord.py talks to Discord:
 
 * interaction callbacks and webhook calls (responses, followups, edits of them) go through the
   adapter held in ``discord.webhook.async_.async_context``; :class:`RecordingAdapter` records
@@ -17,7 +18,8 @@ Every outgoing call becomes a :class:`Call` in ``Harness.calls``. The dispatch h
 gateway-shaped payload (always built with ``tests.payloads``) into the bot and return the calls
 it caused, after every task the dispatch started has finished (no fixed sleeps).
 
-Usage::
+A test takes the ``harness`` fixture (tests/conftest.py: a started harness on a private copy
+of data/), or starts its own for other data or settings::
 
     async with Harness.start(data_dir, db_path) as h:
         calls = await h.slash(payloads.slash_interaction("who", {"name": "Bukele"}))
@@ -38,8 +40,6 @@ from typing import Any, cast
 
 import discord
 import discord.user
-import pytest
-import pytest_asyncio
 from discord.http import Route
 from discord.webhook import async_ as webhook_async
 
@@ -48,15 +48,10 @@ from bot.briefing.loader import content_hash
 from bot.discord_app.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
-from tests.discord_limits import embed_problems
-from tests.discord_limits import mention_problems as mention_problems  # re-exported
+from tests.discord_limits import buttons, shown_text
+from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 Json = dict[str, Any]
-
-#: Interaction callback types (https://discord.com/developers/docs/interactions/receiving-and-responding).
-CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
-AUTOCOMPLETE_RESULT = 8
-EPHEMERAL = 64
 
 #: Databases already built in this process, by the content hash of the data they came from.
 #: Building takes ~0.2 s; a harness on unchanged data starts from a copy (the store then finds
@@ -116,20 +111,11 @@ class Call:
     @property
     def buttons(self) -> list[Json]:
         """Every button (type 2) in the message's action rows, in order."""
-        return [c for row in self.components for c in row.get("components", [])
-                if c.get("type") == 2]
+        return buttons(self.body)
 
     def text(self) -> str:
         """Everything a user could read in this message, as one string (for `in` checks)."""
-        parts = [self.body.get("content") or ""]
-        for embed in self.embeds:
-            parts += [embed.get("title", ""), embed.get("description", ""),
-                      embed.get("footer", {}).get("text", ""),
-                      embed.get("author", {}).get("name", "")]
-            for item in embed.get("fields", []):
-                parts += [item.get("name", ""), item.get("value", "")]
-        parts += [c.get("name", "") for c in self.body.get("choices", [])]
-        return "\n".join(p for p in parts if p)
+        return shown_text(self.body)
 
     @property
     def is_message(self) -> bool:
@@ -140,6 +126,11 @@ class Call:
                              "edit_original_interaction_response",
                              "POST /channels/{channel_id}/messages",
                              "PATCH /channels/{channel_id}/messages/{message_id}")
+
+
+def messages(calls: list[Call]) -> list[Call]:
+    """The calls that show (or edit) a message a user sees, in order."""
+    return [c for c in calls if c.is_message]
 
 
 class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
@@ -601,70 +592,7 @@ def dumps(calls: list[Call]) -> str:
     return json.dumps([c.payload for c in calls], ensure_ascii=False, default=str)
 
 
-# ------------------------------------------------------------------------------- Discord limits
-
-def limit_problems(body: Mapping[str, Any]) -> list[str]:
-    """Every way a message body (or an autocomplete answer) breaks Discord's documented limits.
-
-    Checked independently of the bot's own renderer: content 2,000; the embed limits of
-    :func:`tests.discord_limits.embed_problems` (10 embeds; title 256, description 4,096,
-    25 fields, field name 256 and value 1,024 (neither empty), footer 2,048, author 256,
-    6,000 characters over all embeds); 5 action rows of 5 components, custom_id 100, label 80;
-    25 autocomplete choices with names of 1-100 and values of at most 100 characters. Unlike
-    :func:`tests.discord_limits.discord_problems` it does not ask for content or an embed (a
-    deferral, an edit or an autocomplete answer has neither) and leaves allowed_mentions to
-    :func:`mention_problems` (from :mod:`tests.discord_limits`, importable from here too).
-    """
-    problems: list[str] = []
-    content = body.get("content") or ""
-    if len(content) > 2000:
-        problems.append(f"content has {len(content)} characters")
-    problems += embed_problems(body.get("embeds") or [])
-    rows = body.get("components") or []
-    if len(rows) > 5:
-        problems.append(f"{len(rows)} action rows")
-    for row in rows:
-        children = row.get("components") or []
-        if len(children) > 5:
-            problems.append(f"{len(children)} components in a row")
-        for child in children:
-            if len(child.get("custom_id") or "") > 100:
-                problems.append("custom_id over 100")
-            if len(child.get("label") or "") > 80:
-                problems.append("label over 80")
-    choices = body.get("choices")
-    if choices is not None:
-        if len(choices) > 25:
-            problems.append(f"{len(choices)} choices")
-        for choice in choices:
-            if not 1 <= len(choice.get("name") or "") <= 100:
-                problems.append(f"choice name of {len(choice.get('name') or '')} characters")
-            if len(str(choice.get("value"))) > 100:
-                problems.append("choice value over 100")
-    return problems
-
-
-# ------------------------------------------------------------------------------- pytest fixtures
-
-@pytest.fixture
-def harness_env() -> dict[str, str]:
-    """Extra settings for the ``harness`` fixture; a test module may override this fixture."""
-    return {}
-
-
-@pytest_asyncio.fixture(name="harness")
-async def harness_fixture(tmp_data: Path, db_path: Path,
-                          harness_env: dict[str, str]) -> AsyncIterator[Harness]:
-    """A started :class:`Harness` on a private copy of data/; closed (store too) afterwards.
-
-    Import it into a test module as ``from tests.harness import harness_fixture, harness_env``
-    (pytest knows it as ``harness``); it needs conftest's ``tmp_data`` and ``db_path``.
-    """
-    async with Harness.start(tmp_data, db_path, env=harness_env) as started:
-        yield started
-        # A call the fake could not answer raised inside the bot, where a handler may have
-        # swallowed it; fail the test rather than let it pass on a half-run command.
-        assert started.unexpected == [], [c.name for c in started.unexpected]
+# ------------------------------------------------------------------------------- error logs
 
 
 class _ErrorRecords(logging.Handler):

@@ -28,12 +28,18 @@ __all__ = [
     "ALL_PERMISSIONS",
     "APPLICATION_FLAGS",
     "APPLICATION_ID",
+    "AUTOCOMPLETE_RESULT",
     "BOT_USER_ID",
+    "CHANNEL_MESSAGE",
     "DEFAULT_BOT_PERMISSIONS",
     "DEFAULT_GUILD_ID",
     "DEFAULT_MEMBER_PERMISSIONS",
+    "DEFERRED_CHANNEL_MESSAGE",
+    "DEFERRED_UPDATE",
     "DISCORD_EPOCH_MS",
+    "EPHEMERAL",
     "OWNER_ID",
+    "UPDATE_MESSAGE",
     "action_row",
     "admin_member",
     "admin_role_id",
@@ -53,6 +59,8 @@ __all__ = [
     "message_create",
     "modal_submit_interaction",
     "next_id",
+    "owner",
+    "owner_reload",
     "ready",
     "role",
     "slash_interaction",
@@ -118,6 +126,13 @@ DEFAULT_GUILD_ID = "1187000000000000100"
 # | APPLICATION_COMMAND_BADGE: a bot that may use all three privileged intents (under 100 servers).
 APPLICATION_FLAGS = (1 << 13) | (1 << 15) | (1 << 19) | (1 << 23)
 _ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024  # 10 MiB, the limit for an unboosted server
+
+#: Interaction callback types, what the bot answers an interaction with
+#: (https://discord.com/developers/docs/interactions/receiving-and-responding), and the
+#: ephemeral message flag.
+CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
+AUTOCOMPLETE_RESULT = 8
+EPHEMERAL = 64
 
 
 def next_id() -> str:
@@ -837,6 +852,20 @@ def slash_interaction(
         id=id,
         token=token,
     )
+
+
+def owner(name: str = "owner") -> Json:
+    """The bot's owner (``OWNER_ID``, who the harness and the e2e bot are told owns it)."""
+    return user(OWNER_ID, name)
+
+
+def owner_reload(what: str = "data", *, dm: bool = True, **context: Any) -> Json:
+    """``/admin reload what:<what>`` sent by the owner, in a DM unless ``dm=False``.
+
+    ``context`` is passed on to :func:`slash_interaction` (``guild=...``, ``user_install=True``).
+    """
+    return slash_interaction("admin", {"what": what}, subcommand="reload", user=owner(), dm=dm,
+                             **context)
 
 
 def autocomplete_interaction(

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot import __version__
-from bot.briefing.store import Snapshot, Store
 from bot.briefing.records import EntityView, TransferView
+from bot.briefing.store import Snapshot, Store
 from bot.render import answers
 from bot.render.terminal import to_text
 from tests.briefing_data import (
@@ -29,12 +29,14 @@ from tests.briefing_data import (
     source_text,
 )
 from tests.discord_limits import (
+    APPROX,
     MENTION,
     assert_pings_nobody,
     assert_valid,
     embeds,
     fields,
     plain,
+    shows_figure,
     texts,
 )
 
@@ -87,14 +89,6 @@ def field_with(pages: list[dict[str, Any]], needle: str) -> list[dict[str, Any]]
 def unescape(text: str) -> str:
     """What Discord shows for text with Markdown escapes and zero-width spaces."""
     return re.sub(r"\\(.)", r"\1", text).replace(ZERO_WIDTH, "")
-
-
-def shows_figure(text: str, figure: int) -> bool:
-    """`figure` stands as a number of its own (238 in "238, 252"; not 25 in "250" or "2,500")."""
-    return re.search(rf"(?<!\d)(?<!\d[,.]){figure:,}(?!\d|[,.]\d)", text) is not None
-
-
-APPROX = r"(?:about|approximately|around|roughly|some|~|c\.)"
 
 
 # ------------------------------------------------------------------------------ store access

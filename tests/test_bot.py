@@ -21,21 +21,20 @@ import pytest
 import bot.discord_app.send as send
 from bot.discord_app.components import NOT_YOURS
 from tests import payloads as P
-from tests.harness import (
+from tests.briefing_data import BRIEFING_NAME, REPO, article, collapse
+from tests.discord_limits import (
+    body_problems,
+    cited_sentences,
+    is_error_notice,
+    mention_problems,
+)
+from tests.harness import Call, Harness, dumps, messages
+from tests.payloads import (
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     UPDATE_MESSAGE,
-    Call,
-    Harness,
-    dumps,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
-    limit_problems,
-    mention_problems,
 )
-
-REPO = Path(__file__).resolve().parents[1]
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "server": {},
@@ -65,10 +64,6 @@ def asker(interaction_payload: dict[str, Any]) -> dict[str, Any]:
     return (interaction_payload.get("member") or {}).get("user") or interaction_payload["user"]
 
 
-def messages(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.is_message]
-
-
 def button(call: Call, emoji: str) -> dict[str, Any]:
     """The button of a page view with this emoji (first ⏮️, previous ◀️, next ▶️, last ⏭️)."""
     found = [b for b in call.buttons if (b.get("emoji") or {}).get("name") == emoji]
@@ -93,7 +88,7 @@ def cog_module(harness: Harness, cog: str) -> Any:
 
 def assert_user_visible(call: Call) -> None:
     assert mention_problems(call.body) == [], call.body.get("allowed_mentions")
-    assert limit_problems(call.body) == []
+    assert body_problems(call.body) == []
 
 
 # ---------------------------------------------------------------------------- read commands
@@ -110,7 +105,7 @@ async def test_read_command_answers_publicly_in_every_context(
     answer = calls[0]
     assert not answer.ephemeral
     assert title in answer.titles[0]
-    assert "Something went wrong" not in answer.text()
+    assert not is_error_notice(answer.body)
     assert_user_visible(answer)
     pages = re.fullmatch(r"Page 1/(\d+).*", footer(answer))
     if pages:  # a long answer comes with page buttons; a short one without
@@ -129,9 +124,8 @@ async def test_who_bukele_shows_the_entity_and_a_sentence_of_the_article(
     embed = calls[0].embeds[0]
     assert embed["title"] == "Nayib Bukele (person)"
     assert "President of El Salvador" in embed["description"]
-    quoted = re.findall(r"^> “(.+?)”$", calls[0].text(), flags=re.M)
-    article = " ".join((REPO / "data" / "sources" / "article.txt").read_text("utf-8").split())
-    from_article = [s for s in quoted if " ".join(s.split()) in article]
+    quoted = cited_sentences(calls[0].text())
+    from_article = [s for s in quoted if collapse(s) in article()]
     assert from_article, quoted
     assert any("Bukele" in s for s in from_article)
 
@@ -148,7 +142,7 @@ async def test_who_lists_everyone_on_one_page_with_the_bundled_data(harness: Har
 
 async def test_who_lists_a_long_cast_over_pages_with_buttons(tmp_data: Path,
                                                              db_path: Path) -> None:
-    briefing = tmp_data / "briefings" / "prisoner-exchange-2025.yaml"
+    briefing = tmp_data / "briefings" / BRIEFING_NAME
     extra = "".join(
         f"  - id: witness-{i:03d}\n    kind: person\n    name: Witness number {i:03d}\n"
         f"    description: One of many witnesses.\n    evidence:\n      - source: article\n"
@@ -329,7 +323,7 @@ NAMED_OPTIONS = [("who", "name"), ("timeline", "actor"), ("quote", "speaker")]
 
 def choices_of(calls: list[Call]) -> list[dict[str, Any]]:
     assert [c.type for c in calls] == [AUTOCOMPLETE_RESULT]
-    assert limit_problems(calls[0].body) == []
+    assert body_problems(calls[0].body) == []
     return calls[0].body["choices"]
 
 
@@ -446,7 +440,7 @@ async def test_a_failing_dm_answer_says_so_without_details_and_logs_it(
     calls = await harness.message(P.message_create("who is bukele?"))
 
     assert [c.name for c in calls] == ["POST /channels/{channel_id}/messages"]
-    assert "Something went wrong" in calls[0].text()
+    assert is_error_notice(calls[0].body)
     assert "/srv/secret" not in dumps(calls)
     assert mention_problems(calls[0].body) == []
     assert any(r.exc_info and "index corrupted" in str(r.exc_info[1]) for r in caplog.records)

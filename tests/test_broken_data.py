@@ -37,19 +37,12 @@ from bot.briefing.build import build_database, read_meta
 from bot.briefing.loader import MAX_FILE_BYTES, content_hash
 from bot.briefing.store import Snapshot, Store
 from tests import payloads as P
-from tests.harness import (
-    DEFERRED_CHANNEL_MESSAGE,
-    Call,
-    Harness,
-    errors_logged,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
-)
+from tests.briefing_data import BRIEFING_NAME, REPO
+from tests.harness import Harness, errors_logged, messages
+from tests.payloads import DEFERRED_CHANNEL_MESSAGE
 from tests.test_loader import BROKEN, ORIGINAL, Broken, line_of, replace_once
 
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING = "prisoner-exchange-2025.yaml"
-OWNER = P.user(P.OWNER_ID, "owner")
+OWNER = P.owner()
 REFUSED = "Reload refused: the data files have problems"
 SUBPROCESS_TIMEOUT = 120  # a hung child fails the test rather than the run; not a speed check
 
@@ -87,7 +80,7 @@ class Variant:
 
 
 def _briefing(data: Path) -> Path:
-    return data / "briefings" / BRIEFING
+    return data / "briefings" / BRIEFING_NAME
 
 
 def _write(path: Path, content: str | bytes) -> None:
@@ -222,20 +215,11 @@ def test_there_are_at_least_30_distinct_broken_variants() -> None:
 # ---------------------------------------------------------------------------- helpers
 
 
-def messages(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.is_message]
-
-
 async def who_bukele(harness: Harness) -> list[dict[str, Any]]:
     calls = await harness.slash(P.slash_interaction("who", {"name": "Bukele"}))
     [answer] = messages(calls)
     assert answer.titles == ["Nayib Bukele (person)"]
     return answer.embeds
-
-
-def reload_data() -> dict[str, Any]:
-    return P.slash_interaction("admin", {"what": "data"}, subcommand="reload", user=OWNER,
-                               dm=True)
 
 
 def leftovers(db_path: Path) -> list[Path]:
@@ -255,7 +239,7 @@ async def test_a_broken_reload_is_refused_at_its_file_and_line_and_the_old_data_
     expected = variant.apply(tmp_data)
 
     with errors_logged() as errors:
-        calls = await harness.slash(reload_data())
+        calls = await harness.slash(P.owner_reload())
 
     assert calls[0].type == DEFERRED_CHANNEL_MESSAGE and calls[0].ephemeral
     shown = messages(calls)
@@ -337,7 +321,7 @@ def test_validate_exits_zero_on_the_bundled_data(data_dir: Path, tmp_path: Path)
     """The check above is not vacuous: good data passes."""
     result = _validate(data_dir, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"{BRIEFING}: ok" in result.stdout
+    assert f"{BRIEFING_NAME}: ok" in result.stdout
 
 
 # ---------------------------------------------------------------------------- SIGKILL mid-build

@@ -9,18 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
-BRIEFING_NAME = "prisoner-exchange-2025.yaml"
+from tests.briefing_data import BRIEFING_NAME, REPO, briefing, name_of
+
 TIMEOUT = 120  # a hung CLI fails the test rather than the whole run; not a speed check
 
 
@@ -37,21 +33,6 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, encoding="utf-8",
                           errors="replace", timeout=TIMEOUT)
-
-
-def briefing() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "briefings" / BRIEFING_NAME).read_text(encoding="utf-8"))
-
-
-def entity_name(entity_id: str) -> str:
-    return next(e["name"] for e in briefing()["entities"] if e["id"] == entity_id)
-
-
-@pytest.fixture
-def broken_data(tmp_path: Path) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(DATA, copy)
-    return copy
 
 
 def break_briefing(data_dir: Path, *replacements: tuple[str, str]) -> Path:
@@ -89,7 +70,7 @@ def test_ask_json_prints_the_discord_payloads(cli_env: dict[str, str]) -> None:
         assert {"content", "embeds", "allowed_mentions", "components"} <= page.keys()
         assert page["allowed_mentions"]["parse"] == []
         assert page["embeds"] and all(e.get("title") for e in page["embeds"])
-    assert entity_name("bukele") in pages[0]["embeds"][0]["title"]
+    assert name_of("bukele") in pages[0]["embeds"][0]["title"]
 
 
 def test_ask_words_may_come_unquoted(cli_env: dict[str, str]) -> None:
@@ -103,7 +84,7 @@ def test_ask_prints_readable_text(cli_env: dict[str, str]) -> None:
     result = run(cli_env, "ask", "who Bukele")
     assert result.returncode == 0, result.stderr
     bukele = next(e for e in briefing()["entities"] if e["id"] == "bukele")
-    assert entity_name("bukele") in result.stdout
+    assert name_of("bukele") in result.stdout
     assert not result.stdout.lstrip().startswith(("[", "{")), "text, not JSON"
     assert "**" not in result.stdout, "Markdown emphasis is rendered, not printed"
     # The description, re-wrapped for the terminal, is all there.
@@ -154,7 +135,7 @@ def test_ask_survives_bytes_that_are_not_utf8(cli_env: dict[str, str]) -> None:
                             cwd=REPO, env=cli_env, capture_output=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert b"Traceback" not in result.stderr
-    assert entity_name("bukele").encode() in result.stdout
+    assert name_of("bukele").encode() in result.stdout
 
 
 def test_ask_on_an_ascii_terminal_does_not_crash(cli_env: dict[str, str]) -> None:
@@ -186,13 +167,13 @@ def test_validate_accepts_the_bundled_data(cli_env: dict[str, str]) -> None:
 
 
 def test_validate_reports_every_problem_with_file_line_and_path(
-        cli_env: dict[str, str], broken_data: Path) -> None:
+        cli_env: dict[str, str], tmp_data: Path) -> None:
     path = break_briefing(
-        broken_data,
+        tmp_data,
         ("  brokers: [bukele, el-salvador]", "  brokers: [bukele, nobody-here]"),
         ("quote: Secretary of State Marc Rubio\n", "quote: Secretary of State Marcus Rubio\n"),
     )
-    env = dict(cli_env, DATA_DIR=str(broken_data))
+    env = dict(cli_env, DATA_DIR=str(tmp_data))
     result = run(env, "validate")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -209,10 +190,10 @@ def test_validate_reports_every_problem_with_file_line_and_path(
     assert not expected
 
 
-def test_validate_locates_an_unknown_key(cli_env: dict[str, str], broken_data: Path) -> None:
-    path = break_briefing(broken_data,
+def test_validate_locates_an_unknown_key(cli_env: dict[str, str], tmp_data: Path) -> None:
+    path = break_briefing(tmp_data,
                           ("    name: Nayib Bukele\n", "    name: Nayib Bukele\n    nickname: B\n"))
-    result = run(dict(cli_env, DATA_DIR=str(broken_data)), "validate")
+    result = run(dict(cli_env, DATA_DIR=str(tmp_data)), "validate")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     (match,) = problems(result.stderr)
     assert int(match["line"]) == line_of(path, "nickname:")
@@ -220,10 +201,10 @@ def test_validate_locates_an_unknown_key(cli_env: dict[str, str], broken_data: P
 
 
 def test_validate_locates_a_yaml_syntax_error(cli_env: dict[str, str],
-                                              broken_data: Path) -> None:
-    path = break_briefing(broken_data, ("  brokers: [bukele, el-salvador]",
+                                              tmp_data: Path) -> None:
+    path = break_briefing(tmp_data, ("  brokers: [bukele, el-salvador]",
                                         "  brokers: [bukele, el-salvador"))
-    result = run(dict(cli_env, DATA_DIR=str(broken_data)), "validate")
+    result = run(dict(cli_env, DATA_DIR=str(tmp_data)), "validate")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     located = re.findall(rf"{re.escape(str(path))}:(\d+): ", result.stderr)
     assert located, result.stderr
@@ -231,20 +212,20 @@ def test_validate_locates_a_yaml_syntax_error(cli_env: dict[str, str],
     assert int(located[0]) - line_of(path, "brokers:") in (0, 1)
 
 
-def test_validate_a_named_file(cli_env: dict[str, str], broken_data: Path) -> None:
-    path = break_briefing(broken_data, ("  brokers: [bukele, el-salvador]",
+def test_validate_a_named_file(cli_env: dict[str, str], tmp_data: Path) -> None:
+    path = break_briefing(tmp_data, ("  brokers: [bukele, el-salvador]",
                                         "  brokers: [bukele, nobody-here]"))
-    result = run(dict(cli_env, DATA_DIR=str(broken_data)), "validate", str(path))
+    result = run(dict(cli_env, DATA_DIR=str(tmp_data)), "validate", str(path))
     assert result.returncode != 0
     (match,) = problems(result.stderr)
     assert int(match["line"]) == line_of(path, "nobody-here")
 
 
-def test_ask_with_broken_data_fails_with_located_errors(cli_env: dict[str, str],
-                                                        broken_data: Path) -> None:
-    path = break_briefing(broken_data, ("  brokers: [bukele, el-salvador]",
+def test_ask_with_tmp_data_fails_with_located_errors(cli_env: dict[str, str],
+                                                        tmp_data: Path) -> None:
+    path = break_briefing(tmp_data, ("  brokers: [bukele, el-salvador]",
                                         "  brokers: [bukele, nobody-here]"))
-    result = run(dict(cli_env, DATA_DIR=str(broken_data)), "ask", "who Bukele")
+    result = run(dict(cli_env, DATA_DIR=str(tmp_data)), "ask", "who Bukele")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert not result.stdout.strip(), "no answer from data that failed to load"
@@ -254,10 +235,10 @@ def test_ask_with_broken_data_fails_with_located_errors(cli_env: dict[str, str],
 
 
 def test_ask_does_not_serve_a_stale_database_when_the_data_breaks(
-        cli_env: dict[str, str], broken_data: Path) -> None:
-    env = dict(cli_env, DATA_DIR=str(broken_data))
+        cli_env: dict[str, str], tmp_data: Path) -> None:
+    env = dict(cli_env, DATA_DIR=str(tmp_data))
     assert run(env, "ask", "who Bukele").returncode == 0  # builds the database
-    break_briefing(broken_data, ("  brokers: [bukele, el-salvador]",
+    break_briefing(tmp_data, ("  brokers: [bukele, el-salvador]",
                                  "  brokers: [bukele, nobody-here]"))
     result = run(env, "ask", "who Bukele")
     assert result.returncode != 0

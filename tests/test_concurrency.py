@@ -24,17 +24,11 @@ import bot.briefing.store as store_module
 from bot.briefing.build import BuildReport
 from bot.briefing.store import Snapshot, Store
 from tests import payloads as P
-from tests.harness import (
-    DEFERRED_CHANNEL_MESSAGE,
-    Call,
-    Harness,
-    errors_logged,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
-)
+from tests.briefing_data import BRIEFING_NAME
+from tests.harness import Call, Harness, errors_logged
+from tests.payloads import DEFERRED_CHANNEL_MESSAGE
 
-BRIEFING = "prisoner-exchange-2025.yaml"
-OWNER = P.user(P.OWNER_ID, "owner")
+OWNER = P.owner()
 WITHIN = 30.0  # seconds any wait may take before the test fails; not a speed check
 READERS = 200
 
@@ -47,7 +41,7 @@ NEW_ROLE = "      - title: President of El Salvador (v2)\n        organisation: 
 
 
 def write_second_version(data: Path) -> None:
-    path = data / "briefings" / BRIEFING
+    path = data / "briefings" / BRIEFING_NAME
     text = path.read_text("utf-8")
     assert text.count(OLD_DESCRIPTION) == 1 and text.count(OLD_ROLE) == 1
     path.write_text(text.replace(OLD_DESCRIPTION, NEW_DESCRIPTION).replace(OLD_ROLE, NEW_ROLE),
@@ -68,11 +62,6 @@ def version(answer: Call) -> tuple[str, str]:
 
 def who_bukele() -> dict[str, Any]:
     return P.slash_interaction("who", {"name": "Bukele"})
-
-
-def reload_data() -> dict[str, Any]:
-    return P.slash_interaction("admin", {"what": "data"}, subcommand="reload", user=OWNER,
-                               dm=True)
 
 
 def answers_by_interaction(harness: Harness) -> dict[str, list[Call]]:
@@ -205,7 +194,7 @@ async def test_200_answers_during_a_reload_are_each_entirely_old_or_entirely_new
     write_second_version(tmp_data)
     before, straddling, after = (
         [who_bukele() for _ in range(n)] for n in (80, 80, READERS - 160))
-    reload = reload_data()
+    reload = P.owner_reload()
 
     with errors_logged() as errors:
         for payload in before:  # already running when the reload starts
@@ -276,7 +265,7 @@ async def test_reloads_at_once_run_one_after_another_without_error(
     first = store.current
     spy = spy_on_builds(monkeypatch)
     write_second_version(tmp_data)
-    reloads = [reload_data() for _ in range(at_once)]
+    reloads = [P.owner_reload() for _ in range(at_once)]
 
     with errors_logged() as errors:
         for payload in reloads:
@@ -301,7 +290,7 @@ async def test_reloads_at_once_run_one_after_another_without_error(
 async def test_a_reload_during_shutdown_does_not_crash(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = spy_on_builds(monkeypatch, gated=True)
-    reload = reload_data()
+    reload = P.owner_reload()
 
     with errors_logged() as errors:
         harness.start_dispatch(reload)
@@ -321,7 +310,7 @@ async def test_a_reload_finishing_after_shutdown_leaves_no_database_connection_o
     store = harness.bot.store
     spy = spy_on_builds(monkeypatch, gated=True)
 
-    harness.start_dispatch(reload_data())
+    harness.start_dispatch(P.owner_reload())
     await spy.wait_started()
     await harness.bot.close()
     spy.release.set()

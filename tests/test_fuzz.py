@@ -7,14 +7,10 @@ including control and invisible characters (lone surrogates excluded: they canno
 JSON from Discord), very long strings, FTS5 operators and quotes, SQL fragments, Markdown and
 mention syntax.
 
-The limits are checked here independently of both the bot's renderer (bot/render/pages.py)
-and the harness's own checker, from Discord's documentation:
-https://discord.com/developers/docs/resources/message#embed-object-embed-limits (counted in
-code points: Discord's API measures Python string length, discord-api-docs#1315),
-https://discord.com/developers/docs/resources/message#create-message (content 2,000, 10 embeds),
-https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-option-choice-structure
-(25 choices, name 1-100, value up to 100) and
-https://discord.com/developers/docs/components/reference (5 rows of 5, custom_id 100, label 80).
+The limits are checked by tests/discord_limits.py (written from Discord's documentation,
+independently of the bot's renderer, bot/render/pages.py): content, embeds, components,
+autocomplete choices and allowed_mentions. No answer may be the error notice, and nothing may
+be logged at ERROR.
 
 Bounded by default: each property runs HYPOTHESIS_MAX_EXAMPLES examples (default 60). A long
 run: ``HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz.py``.
@@ -22,11 +18,8 @@ run: ``HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz.p
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -35,16 +28,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import payloads as P
-from tests.harness import (
-    AUTOCOMPLETE_RESULT,
-    CHANNEL_MESSAGE,
-    DEFERRED_CHANNEL_MESSAGE,
-    Call,
-    Harness,
-    errors_logged,
-    harness_env,  # noqa: F401  (fixture)
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
+from tests.discord_limits import (
+    PING,
+    choice_problems,
+    discord_problems,
+    is_error_notice,
+    shown_text,
 )
+from tests.harness import Call, Harness, errors_logged
+from tests.payloads import AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE
 
 MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "60"))
 
@@ -155,110 +147,9 @@ CORPUS = [
     "how many prisoners were sent to Venezuela " + "*_" * 150,
     "how many Americans were released " + "@" * 300,
     "when was the exchange " + "\\" * 300, "where did the plane land " + "`|" * 200,
+    # the error notice's own words, which an answer echoes (Hypothesis found this one)
+    "Something went wrong", "Something went wrong on our side; it has been logged.",
 ]
-
-# ------------------------------------------------------------------------- Discord's limits
-
-LIVE_MENTION = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>")
-
-
-def discord_violations(body: Mapping[str, Any]) -> list[str]:
-    """How a message body breaks Discord's documented limits (empty when it is valid)."""
-    out: list[str] = []
-    content = body.get("content") or ""
-    embeds = body.get("embeds") or []
-    rows = body.get("components") or []
-    if not isinstance(content, str) or len(content) > 2000:
-        out.append(f"content of {len(content)} characters")
-    if not content and not embeds:
-        out.append("a message with neither content nor embeds")
-    if len(embeds) > 10:
-        out.append(f"{len(embeds)} embeds")
-    total = 0
-    for embed in embeds:
-        parts = {
-            "title": (embed.get("title") or "", 256),
-            "description": (embed.get("description") or "", 4096),
-            "footer.text": ((embed.get("footer") or {}).get("text") or "", 2048),
-            "author.name": ((embed.get("author") or {}).get("name") or "", 256),
-        }
-        for what, (text, limit) in parts.items():
-            if len(text) > limit:
-                out.append(f"embed {what} of {len(text)} characters (limit {limit})")
-            total += len(text)
-        if not any(text for text, _ in parts.values()) and not embed.get("fields"):
-            out.append("an empty embed")
-        if "title" in embed and not embed["title"].strip():
-            out.append("a blank embed title")
-        colour = embed.get("color")
-        if colour is not None and not 0 <= int(colour) <= 0xFFFFFF:
-            out.append(f"colour {colour}")
-        fields = embed.get("fields") or []
-        if len(fields) > 25:
-            out.append(f"{len(fields)} fields")
-        for item in fields:
-            name, value = item.get("name") or "", item.get("value") or ""
-            if not 1 <= len(name) <= 256 or not name.strip():
-                out.append(f"field name of {len(name)} characters: {name[:30]!r}")
-            if not 1 <= len(value) <= 1024 or not value.strip():
-                out.append(f"field value of {len(value)} characters: {value[:30]!r}")
-            total += len(name) + len(value)
-    if total > 6000:
-        out.append(f"embeds total {total} characters")
-    if len(rows) > 5:
-        out.append(f"{len(rows)} action rows")
-    for row in rows:
-        children = row.get("components") or []
-        if not 1 <= len(children) <= 5:
-            out.append(f"an action row of {len(children)} components")
-        for child in children:
-            if len(child.get("custom_id") or "") > 100:
-                out.append("custom_id over 100 characters")
-            if len(child.get("label") or "") > 80:
-                out.append("button label over 80 characters")
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except (TypeError, UnicodeEncodeError) as exc:
-        out.append(f"not sendable as UTF-8 JSON: {exc}")
-    return out
-
-
-def mention_violations(body: Mapping[str, Any], *, reply: bool = False) -> list[str]:
-    """Ways the message could ping someone."""
-    allowed = body.get("allowed_mentions")
-    if not isinstance(allowed, Mapping):
-        return ["no allowed_mentions"]
-    out = []
-    if allowed.get("parse") != []:
-        out.append(f"allowed_mentions.parse is {allowed.get('parse')!r}")
-    if allowed.get("users") or allowed.get("roles"):
-        out.append("allowed_mentions lists users or roles")
-    if reply and allowed.get("replied_user") is not False:
-        out.append("a reply that pings its author")
-    return out
-
-
-def readable(body: Mapping[str, Any]) -> str:
-    parts = [body.get("content") or ""]
-    for embed in body.get("embeds") or []:
-        parts += [embed.get("title") or "", embed.get("description") or "",
-                  (embed.get("footer") or {}).get("text") or ""]
-        parts += [f"{f.get('name')}\n{f.get('value')}" for f in embed.get("fields") or []]
-    return "\n".join(parts)
-
-
-def choice_violations(choices: Any) -> list[str]:
-    if not isinstance(choices, list):
-        return [f"choices is {type(choices).__name__}"]
-    out = [f"{len(choices)} choices"] if len(choices) > 25 else []
-    for choice in choices:
-        name, value = choice.get("name"), choice.get("value")
-        if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            out.append(f"choice name {name!r}")
-        if not isinstance(value, str) or not 1 <= len(value) <= 100:
-            out.append(f"choice value {value!r}")
-    return out
-
 
 # ------------------------------------------------------------------------- no ERROR logs
 
@@ -271,6 +162,19 @@ def _describe(records: list[logging.LogRecord]) -> list[str]:
 # ------------------------------------------------------------------------- checks
 
 
+def check_message(body: dict[str, Any], *, reply: bool = False) -> None:
+    """A valid message that pings nobody, and an answer: not the error notice.
+
+    Whether the error path was taken is told by the notice itself (and, in the callers, by the
+    errors logged), never by a phrase in the text: the answer may echo what was typed, and
+    Hypothesis types string constants it finds in the bot, "Something went wrong" among them.
+    """
+    assert discord_problems(body, reply=reply) == []
+    assert not is_error_notice(body), body
+    text = shown_text(body)
+    assert PING.search(text) is None, PING.search(text)
+
+
 def check_one_answer(calls: list[Call]) -> Call:
     """Exactly one message, sent as the response or after a defer, valid and ping-free."""
     shape = [(c.kind, c.type if c.kind == "callback" else c.name) for c in calls]
@@ -278,11 +182,7 @@ def check_one_answer(calls: list[Call]) -> Call:
                      [("callback", DEFERRED_CHANNEL_MESSAGE), ("webhook", "execute_webhook")]
                      ), shape
     answer = calls[-1]
-    assert discord_violations(answer.body) == []
-    assert mention_violations(answer.body) == []
-    text = readable(answer.body)
-    assert "Something went wrong" not in text
-    assert LIVE_MENTION.search(text) is None, LIVE_MENTION.search(text)
+    check_message(answer.body)
     return answer
 
 
@@ -292,18 +192,16 @@ def check_one_reply(calls: list[Call]) -> Call:
         c.name for c in calls]
     reply = calls[0]
     assert reply.body.get("message_reference"), "an answer replies to the question"
-    assert discord_violations(reply.body) == []
-    assert mention_violations(reply.body, reply=True) == []
-    text = readable(reply.body)
-    assert "Something went wrong" not in text
-    assert LIVE_MENTION.search(text) is None, LIVE_MENTION.search(text)
+    check_message(reply.body, reply=True)
     return reply
 
 
 def check_choices(calls: list[Call]) -> list[dict[str, Any]]:
     assert [(c.kind, c.type) for c in calls] == [("callback", AUTOCOMPLETE_RESULT)]
     choices = calls[0].body.get("choices")
-    assert choice_violations(choices) == []
+    assert choice_problems(choices) == []
+    # Every autocompleted option is a string option: a string value, or Discord rejects it.
+    assert all(isinstance(c["value"], str) for c in choices or []), choices
     return list(choices or [])
 
 
@@ -393,6 +291,33 @@ async def test_a_real_name_still_finds_its_entity_among_the_checks(harness: Harn
     assert any(c["value"] == "Nayib Bukele" for c in await complete(harness, "who", "name", "Buk"))
     reply = await type_message(harness, "who is Bukele?")
     assert reply.titles == ["Nayib Bukele (person)"]
+
+
+@pytest.mark.parametrize("where", ["dm", "mention"])
+async def test_typing_the_error_notices_words_gets_an_answer_not_the_error(
+        harness: Harness, where: str) -> None:
+    """Hypothesis typed "Something went wrong"; the search answer echoed it and a check that
+    looked for the phrase in the text failed. The answer is a search, and no error was logged."""
+    reply = await type_message(harness, "Something went wrong", mention=where == "mention")
+    assert reply.titles and reply.titles[0].startswith("Search"), reply.titles
+    assert "Something went wrong" in reply.text(), "the answer echoes what was typed"
+
+
+async def test_the_checks_catch_an_answer_that_failed(harness: Harness,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error path is visible to the checks above: the notice, and the error logged."""
+    def broken_snapshot() -> Any:
+        raise RuntimeError("the store is gone")
+
+    monkeypatch.setattr(harness.bot.store, "snapshot", broken_snapshot)
+    with errors_logged() as errors:
+        calls = await harness.message(P.message_create("who is Bukele?"))
+    assert errors, "the failure was logged"
+    assert is_error_notice(calls[-1].body), calls[-1].text()
+    with pytest.raises(AssertionError):
+        check_one_reply(calls)
+    with pytest.raises(AssertionError):
+        await type_message(harness, "who is Bukele?")
 
 
 # ------------------------------------------------------------------------- properties

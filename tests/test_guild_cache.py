@@ -8,11 +8,11 @@ through discord.py's own gateway parser and check what is kept.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import discord
 
 import cogs
-
 from bot.discord_app.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
@@ -22,7 +22,7 @@ def make_bot(tmp_path: Path) -> BriefingBot:
     settings = Settings.from_env({"DB_PATH": str(tmp_path / "db.sqlite3")}, dotenv=False)
     bot = BriefingBot(settings, cogs.extensions)
     state = bot._connection
-    state.user = discord.user.ClientUser(state=state, data=P.bot_user())
+    state.user = discord.user.ClientUser(state=state, data=cast(Any, P.bot_user()))
     return bot
 
 
@@ -59,10 +59,11 @@ def test_a_message_in_a_trimmed_guild_still_knows_its_guild(tmp_path: Path) -> N
     payload = P.guild(channels=3, roles=2)
     channel_id = P.text_channels(payload)[0]["id"]
     bot._connection.parsers["GUILD_CREATE"](payload)
-    data = P.message_create("hello", guild_id=payload["id"], channel_id=channel_id)
+    # discord.py types gateway payloads as TypedDicts; the factory builds plain dicts.
+    data: Any = P.message_create("hello", guild_id=payload["id"], channel_id=channel_id)
+    channel: Any = bot._connection._get_guild_channel(data)[0]
 
-    message = discord.Message(state=bot._connection, channel=bot._connection._get_guild_channel(
-        data)[0], data=data)
+    message = discord.Message(state=bot._connection, channel=channel, data=data)
 
     assert message.guild is not None and message.guild.id == int(payload["id"])
     assert isinstance(message.channel, discord.PartialMessageable), "replies go to its id"

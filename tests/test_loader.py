@@ -21,11 +21,8 @@ from bot.briefing.loader import (
     load_briefing,
 )
 from bot.briefing.text import SourceText, collapse, fold
-
-REPO = Path(__file__).resolve().parents[1]
-BRIEFING_FILE = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
-ARTICLE = REPO / "data" / "sources" / "article.txt"
-RECORD = REPO / "data" / "sources" / "record.md"
+from tests.briefing_data import ARTICLE, RECORD
+from tests.briefing_data import BRIEFING as BRIEFING_FILE
 
 ORIGINAL = BRIEFING_FILE.read_text(encoding="utf-8")
 DOC = yaml.safe_load(ORIGINAL)

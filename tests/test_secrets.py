@@ -22,19 +22,15 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_app import logs
 from bot.briefing.build import build_database
+from bot.discord_app import logs
 from bot.settings import SettingError, Settings
 from tests import payloads as P
+from tests.briefing_data import REPO
+from tests.discord_limits import is_error_notice
 from tests.fakediscord import FakeDiscord
-from tests.harness import (
-    Call,
-    Harness,
-    dumps,
-    harness_fixture,  # noqa: F401  (fixture, known to pytest as `harness`)
-)
+from tests.harness import Harness, dumps, messages
 
-REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 60.0  # for subprocesses; a hang fails the test, it is not a speed check
 
 # Shaped like a real token: base64(user id) . timestamp . HMAC.
@@ -44,7 +40,7 @@ PLAIN_SECRET = "correct-horse-battery-staple-secret"
 # Token-shaped, but not the configured one (someone else's token pasted in a log line).
 OTHER_TOKEN = "OTk5OTk5OTk5OTk5OTk5OTk5OQ.AbCdEf.SomebodyElsesTokenThatLeakedIntoALog_0"
 
-OWNER = P.user(P.OWNER_ID, "owner")
+OWNER = P.owner()
 
 
 def forms(secret: str) -> list[bytes]:
@@ -216,10 +212,6 @@ def harness_env() -> dict[str, str]:
     return {"DISCORD_TOKEN": TOKEN}
 
 
-def _messages(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if c.is_message]
-
-
 async def test_an_exception_carrying_the_token_is_not_shown_to_the_user(
         harness: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         root_logging: None) -> None:
@@ -236,9 +228,9 @@ async def test_an_exception_carrying_the_token_is_not_shown_to_the_user(
     calls = await harness.slash(P.slash_interaction("who", {"name": "Bukele"}))
     typed = await harness.message(P.message_create("who is Bukele?"))
 
-    shown = _messages(calls) + _messages(typed)
+    shown = messages(calls) + messages(typed)
     assert len(shown) == 2
-    assert all("Something went wrong" in c.text() for c in shown)
+    assert all(is_error_notice(c.body) for c in shown)
     assert_no_secret(dumps(calls + typed), TOKEN)
     logged = log_file.read_text("utf-8")
     assert "database unreachable with credentials" in logged  # the error was logged ...
@@ -261,7 +253,7 @@ async def test_an_upstream_error_page_echoing_the_token_is_not_shown_to_the_owne
     calls = await harness.slash(P.slash_interaction("admin", {"scope": "global"},
                                                     subcommand="sync", user=OWNER, dm=True))
 
-    [shown] = _messages(calls)
+    [shown] = messages(calls)
     assert shown.titles == ["Sync failed"]
     assert_no_secret(dumps(calls), TOKEN)
 

@@ -22,9 +22,9 @@ from bot.briefing import build
 from bot.briefing.build import build_database
 from bot.briefing.loader import BriefingError
 from bot.briefing.names import MAX_CHOICES, Name, NameIndex
+from bot.briefing.records import Citation, EntityRef
 from bot.briefing.store import Snapshot, Store, fts_query
 from bot.briefing.text import collapse, fold
-from bot.briefing.records import Citation, EntityRef
 
 REPO = Path(__file__).resolve().parents[1]
 BRIEFING_FILE = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
@@ -280,8 +280,8 @@ async def test_a_snapshot_taken_before_a_reload_keeps_the_old_data_until_release
 
         # One answer never mixes old and new data: the old snapshot still reads the old file.
         assert (await old.entity(BID, "x")).description == old_description
-        assert (await old.lookup("social media platform X")).entity.description == (
-            old_description)
+        found = (await old.lookup("social media platform X")).entity
+        assert found is not None and found.description == old_description
         async with store.snapshot() as fresh:
             assert fresh is not old
             assert (await fresh.entity(BID, "x")).description.endswith("about the exchange.")
@@ -524,7 +524,8 @@ async def test_the_deal_cites_the_alien_enemies_act_as_its_legal_basis(store: St
     doc = DOC["deal"]["legal_basis"]
     assert [b.subject.name if b.subject else None for b in deal.legal_basis] == [
         ENTITIES[b["law"]]["name"] for b in doc]
-    assert deal.legal_basis[0].subject.name == "Alien Enemies Act"
+    subject = deal.legal_basis[0].subject
+    assert subject is not None and subject.name == "Alien Enemies Act"
     assert any("1798 Alien Enemies Act" in c.sentence for c in deal.legal_basis[0].citations)
     assert_cites(deal.legal_basis[0].citations, doc[0]["evidence"])
 

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.state import AutoShardedConnectionState
 
 from bot import __version__
 from bot.briefing.store import Store
@@ -81,7 +82,7 @@ class BriefingBot(commands.AutoShardedBot):
         self.failed_extensions: dict[str, str] = {}
         self.last_sync: float | None = None  # time.monotonic() of the last command sync
 
-    def _get_state(self, **options: Any) -> TrimmedState:
+    def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,
                             http=self.http, **options)
 

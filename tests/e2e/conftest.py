@@ -31,13 +31,11 @@ import pytest_asyncio
 
 from bot.settings import ENV_NAMES
 from tests import payloads as P
-from tests.discord_limits import embed_problems, mention_problems
+from tests.briefing_data import REPO
+from tests.discord_limits import body_problems, buttons, mention_problems
 from tests.fakediscord import FakeDiscord
 
 Json = dict[str, Any]
-
-REPO = Path(__file__).resolve().parents[2]
-BRIEFING_NAME = "prisoner-exchange-2025.yaml"
 
 #: A token shaped like a real one (three base64url parts), so a leak would also be recognisable.
 TOKEN = "MTE4NzAwMDAwMDAwMDAwMDAwMQ.GfakeE.e2e-test-token-0123456789abcdefghijKLMN"
@@ -46,11 +44,7 @@ STEP = 10.0  # seconds any single wait may take before the test fails
 START_TIMEOUT = 20.0  # from spawn to READY (Python start-up, imports, the database build)
 STOP_TIMEOUT = 8.0  # from SIGTERM to exit, before the helper kills the process and fails
 
-# Interaction callback types.
-CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 4, 5, 7, 8
-EPHEMERAL = 64
-
-OWNER = P.user(P.OWNER_ID, "owner")
+OWNER = P.owner()
 
 
 # =============================================================================================
@@ -70,41 +64,14 @@ def in_dm(name: str, options: Mapping[str, Any] | None = None, *,
     return P.slash_interaction(name, options, dm=True, user=user or P.user(), **kwargs)
 
 
-def message_text(data: Mapping[str, Any]) -> str:
-    """Everything a user can read in a message body, as one string."""
-    parts = [str(data.get("content") or "")]
-    for embed in data.get("embeds") or []:
-        parts += [embed.get("title", ""), embed.get("description", ""),
-                  (embed.get("footer") or {}).get("text", ""),
-                  (embed.get("author") or {}).get("name", "")]
-        for item in embed.get("fields") or []:
-            parts += [item.get("name", ""), item.get("value", "")]
-    return "\n".join(p for p in parts if p)
-
-
 def assert_message_within_limits(data: Mapping[str, Any]) -> None:
-    """Discord's message limits, checked here too so a failure names the broken limit.
-
-    Content of at most 2,000 characters, the embed limits of
-    :func:`tests.discord_limits.embed_problems`, and at most 5 action rows of 5 components.
-    """
-    content = data.get("content") or ""
-    assert len(content) <= 2000, f"content has {len(content)} characters"
-    assert embed_problems(data.get("embeds") or []) == []
-    rows = data.get("components") or []
-    assert len(rows) <= 5
-    assert all(len(row.get("components", [])) <= 5 for row in rows)
+    """Discord's limits for a message body (:func:`tests.discord_limits.body_problems`)."""
+    assert body_problems(data) == []
 
 
 def assert_mentions_nobody(data: Mapping[str, Any]) -> None:
     """The message's allowed_mentions pings nobody (see tests.discord_limits.mention_problems)."""
     assert mention_problems(data) == [], data.get("allowed_mentions")
-
-
-def buttons(data: Mapping[str, Any]) -> list[Json]:
-    """Every button in a message body's action rows, in order."""
-    return [c for row in data.get("components") or [] for c in row.get("components", [])
-            if c.get("type") == 2]
 
 
 def button_by_emoji(data: Mapping[str, Any], emoji: str) -> Json:
@@ -139,16 +106,8 @@ def callback_requests(fake: FakeDiscord, interaction_id: str) -> list[int]:
 
 
 # =============================================================================================
-# Data, paths, the fake
+# Data, paths, the fake (``tmp_data``, a private copy of data/ for one test, is tests/conftest's)
 # =============================================================================================
-
-
-@pytest.fixture
-def tmp_data(tmp_path: Path) -> Path:
-    """A private copy of data/ for one test (the bot's DATA_DIR), free to change or break."""
-    copy = tmp_path / "data"
-    shutil.copytree(REPO / "data", copy)
-    return copy
 
 
 @pytest.fixture(scope="module")

@@ -13,20 +13,18 @@ from typing import Any
 import pytest
 
 from tests import payloads as P
+from tests.briefing_data import BRIEFING_NAME
+from tests.discord_limits import shown_text
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL
 
 from .conftest import (
-    BRIEFING_NAME,
-    CHANNEL_MESSAGE,
-    DEFERRED_CHANNEL_MESSAGE,
-    EPHEMERAL,
     OWNER,
     STEP,
     BotProcess,
     Json,
     in_dm,
     in_guild,
-    message_text,
     wait_for_log,
 )
 
@@ -74,7 +72,7 @@ def assert_every_command_everywhere(commands: list[Json]) -> None:
 async def who_bukele(fake: FakeDiscord) -> str:
     body = await fake.interact(in_guild("who", {"name": "Bukele"}), STEP)
     assert body["type"] == CHANNEL_MESSAGE
-    return message_text(body["data"])
+    return shown_text(body["data"])
 
 
 # --------------------------------------------------------------------------- sync
@@ -88,7 +86,7 @@ async def test_owner_global_sync_publishes_every_command_for_servers_dms_and_use
     [commands] = put_requests(fake, GLOBAL_ROUTE)
     assert_every_command_everywhere(commands)
     assert put_requests(fake, r"/guilds/") == []
-    text = message_text(answer)
+    text = shown_text(answer)
     assert "8 command(s) synced" in text and "global" in text, text
     assert "Added: " + ", ".join(sorted(COMMANDS)) in text, text
     assert {c["name"] for c in fake.global_commands} == COMMANDS
@@ -100,7 +98,7 @@ async def test_a_second_sync_within_the_cooldown_is_refused_and_sends_nothing(
     deferral, answer = await owner_admin(fake, "sync", {"scope": "guild"})
 
     assert_private(deferral, answer)
-    assert "cooling down" in message_text(answer).lower(), message_text(answer)
+    assert "cooling down" in shown_text(answer).lower(), shown_text(answer)
     assert len(put_requests(fake, GLOBAL_ROUTE)) == 1
     assert put_requests(fake, GUILD_ROUTE) == []
 
@@ -113,7 +111,7 @@ async def test_owner_guild_sync_in_a_server_publishes_to_that_server(
     [commands] = put_requests(fake, GUILD_ROUTE)
     assert_every_command_everywhere(commands)
     assert put_requests(fake, GLOBAL_ROUTE) == []
-    text = message_text(answer)
+    text = shown_text(answer)
     assert f"synced to guild {P.DEFAULT_GUILD_ID}" in text, text
     assert "Added: " in text
     assert {c["name"] for c in fake.guild_commands[P.DEFAULT_GUILD_ID]} == COMMANDS
@@ -139,7 +137,7 @@ async def test_owner_reload_makes_the_changed_file_visible_to_the_next_answer(
     deferral, answer = await owner_admin(fake, "reload", {"what": "data"})
 
     assert_private(deferral, answer)
-    assert "Data reloaded" in message_text(answer), message_text(answer)
+    assert "Data reloaded" in shown_text(answer), shown_text(answer)
     after = await who_bukele(fake)
     assert NEW_WORDS in after and OLD_WORDS not in after
 
@@ -153,7 +151,7 @@ async def test_owner_reload_of_a_broken_file_lists_located_errors_and_keeps_the_
     deferral, answer = await owner_admin(fake, "reload", {"what": "data"})
 
     assert_private(deferral, answer)
-    text = message_text(answer)
+    text = shown_text(answer)
     assert "Reload refused" in text, text
     located = [int(n) for n in re.findall(rf"{re.escape(BRIEFING_NAME)}:(\d+)", text)]
     assert located, f"no file:line in the answer: {text}"
@@ -183,7 +181,7 @@ async def test_non_owner_admin_is_refused_privately_and_changes_nothing(
 
     assert body["type"] == CHANNEL_MESSAGE, body
     assert int(body["data"].get("flags") or 0) & EPHEMERAL
-    assert "Only the bot's owners" in message_text(body["data"])
+    assert "Only the bot's owners" in shown_text(body["data"])
     await wait_for_log(fake, bot, rf"refused /admin {subcommand} for user {stranger['id']}")
     answer = await who_bukele(fake)
     assert OLD_WORDS in answer and NEW_WORDS not in answer

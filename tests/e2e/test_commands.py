@@ -11,24 +11,20 @@ from typing import Any
 import pytest
 
 from tests import payloads as P
+from tests.discord_limits import buttons, shown_text
 from tests.fakediscord import FakeDiscord
+from tests.payloads import AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 from .conftest import (
-    AUTOCOMPLETE_RESULT,
-    CHANNEL_MESSAGE,
-    EPHEMERAL,
     STEP,
-    UPDATE_MESSAGE,
     BotProcess,
     Json,
     assert_mentions_nobody,
     assert_message_within_limits,
     button_by_emoji,
-    buttons,
     callback_requests,
     in_dm,
     in_guild,
-    message_text,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -139,7 +135,7 @@ async def test_timeline_pages_turn_with_next_for_the_person_who_asked(
     next_button = button_by_emoji(first["data"], NEXT)
     assert not next_button.get("disabled")
     assert button_by_emoji(first["data"], PREVIOUS).get("disabled")
-    page_one = message_text(first["data"])
+    page_one = shown_text(first["data"])
     await bot_caught_up(module_fake)
 
     message = module_fake.original_message(command["id"])
@@ -150,14 +146,14 @@ async def test_timeline_pages_turn_with_next_for_the_person_who_asked(
 
     assert update["type"] == UPDATE_MESSAGE, update
     data = update["data"]
-    assert data.get("embeds") and message_text(data) != page_one
+    assert data.get("embeds") and shown_text(data) != page_one
     labels = [str(b["label"]) for b in buttons(data) if b.get("label")]
     assert labels and labels[0].startswith("2/"), labels
     assert not button_by_emoji(data, PREVIOUS).get("disabled")
     assert_message_within_limits(data)
     # The message on "Discord" now shows page 2.
     shown = module_fake.original_message(press["id"])
-    assert shown is not None and message_text(shown) == message_text(data)
+    assert shown is not None and shown_text(shown) == shown_text(data)
 
 
 async def test_page_buttons_refuse_someone_else_privately(
@@ -172,9 +168,9 @@ async def test_page_buttons_refuse_someone_else_privately(
     refusal = await module_fake.interact(press, STEP)
     assert refusal["type"] == CHANNEL_MESSAGE
     assert int(refusal["data"].get("flags") or 0) & EPHEMERAL
-    assert "Only the person who asked" in message_text(refusal["data"])
+    assert "Only the person who asked" in shown_text(refusal["data"])
     still = module_fake.original_message(command["id"])
-    assert still is not None and message_text(still) == message_text(first["data"])
+    assert still is not None and shown_text(still) == shown_text(first["data"])
 
 
 def _reply_to(fake: FakeDiscord, channel_id: str, message_id: str) -> list[Json]:
@@ -197,7 +193,7 @@ async def test_plain_question_in_a_dm_gets_an_answer_posted_to_the_dm(
     await module_fake.wait_until(lambda: bool(_reply_to(module_fake, channel_id, question["id"])),
                                  STEP, "the reply in the DM")
     [reply] = _reply_to(module_fake, channel_id, question["id"])
-    assert reply.get("embeds") and "Nayib Bukele" in message_text(reply)
+    assert reply.get("embeds") and "Nayib Bukele" in shown_text(reply)
     assert_message_within_limits(reply)
     assert_mentions_nobody(reply)
 
@@ -217,7 +213,7 @@ async def test_server_message_mentioning_the_bot_gets_a_reply_and_others_do_not(
     await module_fake.wait_until(lambda: bool(_reply_to(module_fake, channel_id, question["id"])),
                                  STEP, "the reply to the mention")
     [reply] = _reply_to(module_fake, channel_id, question["id"])
-    assert "Nayib Bukele" in message_text(reply)
+    assert "Nayib Bukele" in shown_text(reply)
     assert_mentions_nobody(reply)
     assert _reply_to(module_fake, channel_id, chatter["id"]) == []
 

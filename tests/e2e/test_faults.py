@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.discord_limits import is_error_notice
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE
 
 from .conftest import (
-    CHANNEL_MESSAGE,
     STEP,
     BotProcess,
     callback_requests,
@@ -178,7 +179,8 @@ async def test_callback_failing_with_500_until_too_late_is_logged_and_the_bot_se
     channel = failing["channel_id"]
     await module_fake.wait_until(
         lambda: any(r.method == "POST" and r.path == f"/channels/{channel}/messages"
-                    and "Something went wrong" in str(r.json) for r in module_fake.requests),
+                    and isinstance(r.json, dict) and is_error_notice(r.json)
+                    for r in module_fake.requests),
         STEP, "the apology in the channel")
     # Still serving afterwards.
     after = await module_fake.interact(in_guild("deal"), STEP)

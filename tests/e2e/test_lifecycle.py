@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakediscord import FakeDiscord
+from tests.payloads import CHANNEL_MESSAGE
 
 from .conftest import (
-    CHANNEL_MESSAGE,
     STEP,
     TOKEN,
     BotProcess,
