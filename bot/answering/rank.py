@@ -210,7 +210,7 @@ class Matcher:
         if q.kind in HARD_KINDS:
             return max((table.get(t, 0.0) for t in types), default=0.0)
         # A type the fact was derived for beats one its words merely show (a date in passing).
-        return max((table.get(t, 0.2) * (1.0 if t in f.types else 0.9) for t in types),
+        return max((table.get(t, 0.2) * (1.0 if t in f.types else 0.8) for t in types),
                    default=0.2)
 
     def query_terms(self, q: Question) -> list[tuple[str, frozenset[str]]]:

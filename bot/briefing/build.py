@@ -343,6 +343,8 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
         fts.append((disc.topic, "", f"{disc.source_says.text} {disc.record_says.text}",
                     "discrepancy", disc.id, bid))
 
+    for fact in b.facts:  # editors' facts cite their sources like every other record
+        ev.extend(_evidence_rows(bid, item, fact.id, fact.evidence, "support"))
     conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ev)
     conn.executemany("INSERT INTO search VALUES (?, ?, ?, ?, ?, ?)", fts)
     _write_facts(conn, item)

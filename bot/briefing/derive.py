@@ -181,6 +181,7 @@ class _Deriver:
 
     def entity(self, e: Entity) -> None:
         kind_type = ENTITY_TYPE.get(e.kind.value, "description")
+        card = f"{e.name} ({e.kind.value})"  # as the entity card titles it
         roles = [r.title + (f" ({self.name(r.organisation)})"
                             if r.organisation and self.name(r.organisation) not in r.title
                             else "") for r in e.roles]
@@ -188,7 +189,7 @@ class _Deriver:
         if e.aliases:
             detail.append(f"Also called: {', '.join(e.aliases)}")
         self.add(FactRow(f"{e.id}#about", "entity", ("description", kind_type),
-                         f"{e.name}: {_strip_end(e.description)}.", e.name, e.id, (e.id,),
+                         f"{e.name}: {_strip_end(e.description)}.", card, e.id, (e.id,),
                          tuple(detail)), e.evidence, note_targets=[e.id])
         for j, role in enumerate(e.roles):
             if set(fold(role.title).split()) <= set(fold(e.name).split()):
@@ -196,7 +197,7 @@ class _Deriver:
             org = self.name(role.organisation)
             title = role.title + (f" ({org})" if org and org not in role.title else "")
             self.add(FactRow(f"{e.id}#role{j}", "role", ("person", "role", "description"),
-                             f"{e.name} is {title}.", e.name, e.id,
+                             f"{e.name} is {title}.", card, e.id,
                              tuple(x for x in (e.id, role.organisation) if x)),
                      role.evidence, note_targets=[e.id])
 

@@ -91,7 +91,7 @@ def question_answer(outcome: Outcome, asked: str) -> list[Payload]:
             footer="Try other words, or `who`, `timeline`, `deal`, `claims`, `sources`."))
     top = outcome.facts[0]
     named = top.kind in ("entity", "role") and top.heading
-    title = top.heading if named else echo(asked)
+    title = top.heading if named else f"“{echo(asked)}”"
     intro = [f"**{outcome.lead}**"]
     if not outcome.listing:
         intro.append(origin(top))
