@@ -78,6 +78,9 @@ NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", 
                 "twelve": "12", "twenty": "20"}
 
 
+_NONE: frozenset[int] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
     fact: Fact
@@ -163,6 +166,23 @@ class Matcher:
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.names = Names.build(((a, eid) for a, _, eid in index.aliases), vocabulary)
+        # Inverted indexes (term -> positions of the facts holding it) and what does not
+        # depend on the question, so that ranking touches only the facts a term hits.
+        self._core_index: dict[str, set[int]] = {}
+        self._bag_index: dict[str, set[int]] = {}
+        for i, f in enumerate(self.facts):
+            for t in self.cores[f.key]:
+                self._core_index.setdefault(t, set()).add(i)
+            for t in self.bags[f.key]:
+                self._bag_index.setdefault(t, set()).add(i)
+        self._fit_cache: dict[tuple[str, bool], list[float]] = {}
+        self._asked_list = [self.asked.get(f.key, []) for f in self.facts]
+        # A little weight for facts at the heart of the story (many entities involved); a
+        # derived "not dated" is the answer only when nothing dated fits.
+        self._prior = [0.02 * min(1.0, len(f.entities) / 6)
+                       - (0.05 if f.gap and f.kind != "fact" else 0.0) for f in self.facts]
+        self._tie = {f.key: (0 if f.gap and f.kind == "fact" else 2 if f.gap else 1,
+                             f.position) for f in self.facts}
         # Terms that only name someone: they say who a message is about, not what it claims.
         self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), synonyms)
         self.kinds = {eid: kind for (_, eid), kind in index.kinds.items()}
@@ -239,9 +259,46 @@ class Matcher:
                     matched += SUPPORT_SHARE * weight
         return matched / total if total else 0.5
 
+    def _fits(self, q: Question) -> list[float]:
+        """The kind fit of every fact, which depends on the question's kind alone."""
+        key = (q.kind, q.yesno)
+        fits = self._fit_cache.get(key)
+        if fits is None:
+            fits = [self.fit(q, f) for f in self.facts]
+            if q.yesno:  # a yes/no is settled by a statement, not a portrait
+                fits = [min(k, 0.5) if f.kind == "entity" else k
+                        for k, f in zip(fits, self.facts, strict=True)]
+            fits = self._fit_cache[key] = fits
+        return fits
+
+    def _coverages(self, qterms: Sequence[tuple[str, frozenset[str]]],
+                   extra: Sequence[tuple[str, frozenset[str]]]) -> list[float]:
+        """`coverage` for every fact at once, through the inverted index of terms."""
+        n = len(self.facts)
+        matched = [0.0] * n
+        total = 0.0
+        for scale, items in ((1.0, qterms), (0.5, extra)):
+            for _, ts in items:
+                known = [self.idf[t] for t in ts if t in self.idf]
+                weight = (max(known) if known else 2 * self.max_idf) * scale
+                total += weight
+                core: set[int] = set()
+                support: set[int] = set()
+                for t in ts:
+                    core |= self._core_index.get(t, _NONE)
+                    support |= self._bag_index.get(t, _NONE)
+                for i in core:
+                    matched[i] += weight
+                for i in support - core:
+                    matched[i] += SUPPORT_SHARE * weight
+        if not total:
+            return [0.5] * n
+        return [m / total for m in matched]
+
     def rank(self, q: Question, bm25: dict[tuple[str, str], float],
              extra: Sequence[tuple[str, frozenset[str]]] = (),
              extra_entities: Sequence[str] = ()) -> list[Scored]:
+        """Every fact scored for the question, best first."""
         qterms = self.query_terms(q)
         figures = self.number_terms(q)
         if q.yesno:
@@ -254,44 +311,42 @@ class Matcher:
         unknown = tuple(w for w, ts in qterms if not any(t in self.idf for t in ts))
         best_bm25 = max(bm25.values(), default=0.0) or 1.0
         sims = self.similarity.scores(q.text, self.facts) if self.similarity else None  # type: ignore[attr-defined]
+        fits = self._fits(q)
+        coverages = self._coverages(qterms, extra)
+        hard = q.kind in HARD_KINDS
+        denominator = len(own) + 0.5 * len(inherited)
+        w_kind, w_ent, w_cov, w_bm25 = (WEIGHTS["kind"], WEIGHTS["entities"],
+                                        WEIGHTS["coverage"], WEIGHTS["bm25"])
         out = []
         for i, f in enumerate(self.facts):
-            kind = self.fit(q, f)
-            if own or inherited:
+            kind = fits[i]
+            if denominator:
                 # Entities carried over from the previous question count half.
-                ent = ((len(own & f.entities) + 0.5 * len(inherited & f.entities))
-                       / (len(own) + 0.5 * len(inherited)))
+                ent = (len(own & f.entities) + 0.5 * len(inherited & f.entities)) / denominator
                 if f.subject in own or (not own and f.subject in inherited):
                     ent = min(1.0, ent + 0.25)
             else:
                 ent = 0.5
-            cov = self.coverage(qterms, self.bags[f.key], self.cores[f.key], extra)
-            if q.yesno and f.kind == "entity":
-                kind = min(kind, 0.5)  # a yes/no is settled by a statement, not a portrait
-            # An editor wrote this fact for questions like this one (by the share of words
-            # the two questions have in common).
-            asked = max((len(qbag & x) / len(qbag | x) for x in self.asked.get(f.key, ())),
-                        default=0.0) if qbag else 0.0
-            bonus = 0.1 if asked >= 0.75 else 0.05 if asked >= 0.5 else 0.0
-            if f.gap and f.kind != "fact":
-                bonus -= 0.05  # "not dated" is the answer only when nothing dated fits
-            # A little weight for facts at the heart of the story (many entities involved).
-            salience = 0.02 * min(1.0, len(f.entities) / 6)
-            b = bm25.get(f.key, 0.0) / best_bm25
-            score = (WEIGHTS["kind"] * kind + WEIGHTS["entities"] * ent
-                     + WEIGHTS["coverage"] * cov + WEIGHTS["bm25"] * b + salience + bonus)
+            cov = coverages[i]
+            bonus = self._prior[i]
+            asked = self._asked_list[i]
+            if asked and qbag:
+                # An editor wrote this fact for questions like this one (by the share of
+                # words the two questions have in common).
+                overlap = max(len(qbag & x) / len(qbag | x) for x in asked)
+                bonus += 0.1 if overlap >= 0.75 else 0.05 if overlap >= 0.5 else 0.0
+            b = bm25.get(f.key, 0.0) / best_bm25 if bm25 else 0.0
+            score = w_kind * kind + w_ent * ent + w_cov * cov + w_bm25 * b + bonus
             sim = 0.0
             if sims is not None:
                 sim = float(sims[i])
                 score = (1 - SIMILARITY_WEIGHT) * score + SIMILARITY_WEIGHT * sim
-            if q.kind in HARD_KINDS and kind == 0.0:
+            if hard and kind == 0.0:
                 score = min(score, 0.0)
             out.append(Scored(f, score, kind, ent, cov, b, sim, unknown))
         # On a tie, an editor's statement of what the sources do not say wins: it was
         # written for such questions.
-        out.sort(key=lambda s: (-round(s.score, 6),
-                                0 if s.fact.gap and s.fact.kind == "fact" else 2 if s.fact.gap
-                                else 1, s.fact.position))
+        out.sort(key=lambda s: (-round(s.score, 6), self._tie[s.fact.key]))
         return out
 
     # ---------------------------------------------------------------- verdicts
