@@ -74,7 +74,13 @@ class Settings(BaseModel):
     gateway_url: str = "wss://gateway.discord.gg/"
     # Questions the briefing could not answer, kept for editors (text, time and count only).
     misses_enabled: bool = True
-    misses_path: Path = ROOT / "var" / "misses.sqlite3"
+    misses_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+
+    @property
+    def misses_file(self) -> Path:
+        """Where unanswered questions are kept: MISSES_PATH, else beside the database (var/),
+        never inside it (the database is rebuilt from the files)."""
+        return self.misses_path or self.db_path.parent / "misses.sqlite3"
 
     @field_validator("log_level")
     @classmethod

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answering.engine import ConversationMemory
-from bot.answering.misses import MissLog, miss_log
+from bot.answering.misses import MissLog
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import answer_interaction
 from bot.router import answer_text, check_text
@@ -26,11 +26,14 @@ def conversation_memory(bot: BriefingBot) -> ConversationMemory | None:
     return getattr(bot.get_cog("Conversation"), "memory", None)
 
 
+def miss_sink(bot: BriefingBot) -> MissLog | None:
+    """The editors' log of unanswered questions, also the conversation cog's."""
+    return getattr(bot.get_cog("Conversation"), "misses", None)
+
+
 class Ask(commands.Cog):
     def __init__(self, bot: BriefingBot) -> None:
         self.bot = bot
-        self.misses: MissLog | None = miss_log(bot.settings.misses_enabled,
-                                               bot.settings.misses_path)
         self.menu = app_commands.ContextMenu(name=CHECK_MENU, callback=self.check_message)
         self.menu.allowed_installs = app_commands.AppInstallationType(guild=True, user=True)
         self.menu.allowed_contexts = app_commands.AppCommandContext(
@@ -46,10 +49,9 @@ class Ask(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def ask(self, interaction: discord.Interaction,
                   question: app_commands.Range[str, 1, 500]) -> None:
-        memory = conversation_memory(self.bot)
+        memory, misses = conversation_memory(self.bot), miss_sink(self.bot)
         await answer_interaction(interaction, lambda: answer_text(
-            self.bot.store, question, memory=memory, user=interaction.user.id,
-            misses=self.misses))
+            self.bot.store, question, memory=memory, user=interaction.user.id, misses=misses))
 
     async def check_message(self, interaction: discord.Interaction,
                             message: discord.Message) -> None:

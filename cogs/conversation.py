@@ -26,7 +26,7 @@ class Conversation(commands.Cog):
         self.bot = bot
         # Follow-ups ("and the children?") per user, in memory only; /ask shares it.
         self.memory = ConversationMemory()
-        self.misses = miss_log(bot.settings.misses_enabled, bot.settings.misses_path)
+        self.misses = miss_log(bot.settings.misses_enabled, bot.settings.misses_file)
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not addressed to it."""

@@ -110,7 +110,8 @@ async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None 
     bm25 = await bm25_scores(index, q, synonyms)
     ranked = matcher.rank(q, bm25, extra, extra_entities)
     outcome = decide(matcher, q, ranked, threshold, min_coverage)
-    if memory is not None and user is not None:
+    if memory is not None and user is not None and not outcome.abstained:
+        # Only an answered question is something to follow up on.
         remembered = q if not extra else dataclasses.replace(
             q, words=tuple(dict.fromkeys((*q.words, *(w for w, _ in extra)))))
         memory.remember(user, remembered)

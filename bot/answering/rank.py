@@ -184,7 +184,7 @@ class Matcher:
         self._tie = {f.key: (0 if f.gap and f.kind == "fact" else 2 if f.gap else 1,
                              f.position) for f in self.facts}
         # Terms that only name someone: they say who a message is about, not what it claims.
-        self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), synonyms)
+        self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), False)
         self.kinds = {eid: kind for (_, eid), kind in index.kinds.items()}
 
     @staticmethod

@@ -8,9 +8,11 @@ so first and then lists what the briefing does know that comes closest; never a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from ..answering.engine import ABSTAIN, Check
+from ..answering.misses import Miss
 from ..answering.rank import Outcome
 from ..briefing.facts import Fact, FactCite, FactNote
 from .pages import Answer, Colour, Payload, Section, clip, paginate
@@ -130,4 +132,23 @@ def check_answer(result: Check) -> list[Payload]:
                            intro="\n".join(lines), sections=sections))
 
 
-__all__ = ["ABSTAIN", "check_answer", "question_answer"]
+def misses_answer(misses: Sequence[Miss], *, enabled: bool = True) -> list[Payload]:
+    """For editors: the questions that ended in "the sources don't answer that", most asked
+    first (their text, how often and when last; nothing about who asked)."""
+    if not enabled:
+        return paginate(Answer(title="Unanswered questions", colour=Colour.admin,
+                               intro="Keeping unanswered questions is off (MISSES_ENABLED).",
+                               ephemeral=True))
+    if not misses:
+        return paginate(Answer(title="Unanswered questions", colour=Colour.admin,
+                               intro="No unanswered questions are kept yet.", ephemeral=True))
+    lines = [f"**{m.count}×** {echo(m.question, 200)} "
+             f"-# last {time.strftime('%Y-%m-%d', time.gmtime(m.last_asked))}" for m in misses]
+    return paginate(Answer(
+        title="Unanswered questions", colour=Colour.admin,
+        intro=f"{len(misses)} question(s) the briefing's sources did not answer, most asked "
+              "first. Add `facts:` to the briefing for what it should know.",
+        sections=[Section("Most asked", lines)], ephemeral=True))
+
+
+__all__ = ["ABSTAIN", "check_answer", "misses_answer", "question_answer"]
