@@ -158,20 +158,26 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                     + "; ".join(f.lead.rstrip(".") for f in listed) + ".")
             return Outcome(q, lead, False, listed, confidence=best.score,
                            listing="discrepancies")
-    if q.kind == "omission":
+    if q.kind in ("omission", "also"):
+        # What only other reports tell: the article's omissions and the events it lacks.
         listed = [f for f in m.facts if f.id in _severities(m, only="omission")]
         listed += [f for f in m.facts if f.kind == "event" and f.id.endswith("#summary")
                    and f.sources and not (f.sources & primary)]
         if listed:
-            lead = ("The article leaves out what other reports add: "
-                    + "; ".join(_first_sentence(f.lead).rstrip(".") for f in listed) + ".")
+            said = "; ".join(_first_sentence(f.lead).rstrip(".") for f in listed) + "."
+            lead = (f"The article leaves out what other reports add: {said}"
+                    if q.kind == "omission" else
+                    f"{'Yes: b' if q.yesno else 'B'}esides the exchange of prisoners itself, "
+                    f"other reports add: {said}")
             return Outcome(q, lead, False, listed, confidence=best.score, listing="omissions")
 
     hard_miss = q.kind in ("time", "duration", "age") and best.kind == 0.0
+    # The question names someone or something, and the best fact is about none of them.
+    elsewhere = bool(q.entities) and best.entities < 0.25
     # A specific kind of answer (a date, a place, a quote ...) that no fact gives well enough.
     wrong_kind = q.kind not in ("any", "choice") and not q.yesno and best.kind < 0.5
     if (best.score < threshold or hard_miss or wrong_kind or best.coverage < min_coverage
-            or best.unknown):
+            or best.unknown or elsewhere):
         return Outcome(q, ABSTAIN, True, closest=_closest(ranked), confidence=best.score)
     if best.fact.gap:
         return Outcome(q, f"{ABSTAIN} {best.fact.lead}", True, closest=_closest(ranked),
@@ -179,6 +185,15 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
     lead = best.fact.lead
     verdict = None
     if q.yesno:
+        if "articl" in qterms and "~mention" in qterms:
+            # "Does the article mention X": find X itself, then see who reports it.
+            about = tuple(w for w, ts in m.query_terms(q)
+                          if not ts & (terms("article") | terms("mention") | terms("say")))
+            if about:
+                again = m.rank(dataclasses.replace(q, words=about), {})
+                if again and again[0].score >= threshold:
+                    best = again[0]
+                    lead = best.fact.lead
         if "articl" in qterms and "~mention" in qterms and best.fact.kind != "discrepancy":
             if best.fact.sources and not best.fact.sources & primary:
                 verdict = "No, the article does not mention it; other reports do"

@@ -39,7 +39,7 @@ FIT: dict[str, dict[str, float]] = {
     "quantity": {"quantity": 1, "any": .9, "discrepancy": .8, "source": .6, "event": .5},
     "money": {"money": 1, "any": .9},
     "date": {"date": 1, "any": .9, "discrepancy": .6, "year": .7},
-    "year": {"date": 1, "year": 1, "any": .9, "discrepancy": .6},
+    "year": {"date": .8, "year": 1, "any": .9, "discrepancy": .6},
     "time": {"time": 1},
     "duration": {"duration": 1},
     "age": {"age": 1, "year": 1},
@@ -53,6 +53,7 @@ FIT: dict[str, dict[str, float]] = {
     "description": {"description": 1, "role": .9, "any": .9, "place": .7, "law": .9,
                     "person": .8, "organisation": .8, "event": .6, "summary": .6},
     "summary": {"summary": 1, "event": .6, "any": .6},
+    "claim": {"claim": 1, "discrepancy": .7, "any": .8, "quote": .6, "event": .4},
     "choice": {"discrepancy": 1, "any": .9, "quantity": .8, "role": .7, "description": .6},
     "any": {"any": .9, "description": .7, "event": .7, "summary": .7, "claim": .7,
             "quote": .6, "discrepancy": .7, "role": .6, "place": .6, "person": .6,
@@ -266,7 +267,7 @@ class Matcher:
         if fits is None:
             fits = [self.fit(q, f) for f in self.facts]
             if q.yesno:  # a yes/no is settled by a statement, not a portrait
-                fits = [min(k, 0.5) if f.kind == "entity" else k
+                fits = [min(k, 0.3) if f.kind == "entity" else k
                         for k, f in zip(fits, self.facts, strict=True)]
             fits = self._fit_cache[key] = fits
         return fits
@@ -320,11 +321,15 @@ class Matcher:
         out = []
         for i, f in enumerate(self.facts):
             kind = fits[i]
-            if denominator:
-                # Entities carried over from the previous question count half.
-                ent = (len(own & f.entities) + 0.5 * len(inherited & f.entities)) / denominator
-                if f.subject in own or (not own and f.subject in inherited):
-                    ent = min(1.0, ent + 0.25)
+            if own:
+                # A fact chiefly about one of them counts more than one that mentions it;
+                # entities carried over from the previous question count half.
+                overlap = (len(own & f.entities) + 0.5 * len(inherited & f.entities)) / denominator
+                ent = 0.8 * overlap + 0.2 * (f.subject in own)
+            elif inherited:
+                # Only the previous question named anyone: a lean, not a requirement.
+                ent = (0.4 + 0.3 * len(inherited & f.entities) / len(inherited)
+                       + 0.1 * (f.subject in inherited))
             else:
                 ent = 0.5
             cov = coverages[i]

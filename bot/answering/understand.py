@@ -27,8 +27,10 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # question with single spaces and a space at each end.
 _KINDS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern)) for kind, pattern in [
     ("summary", r"^ (tl ?dr|summary|summari[sz]e|overview|gist|what happened|what is this "
-                r"(story )?about|what (is|was) (the|this) story|what is going on) "),
+                r"(story )?about|what (is|was) (the|this) story|what is going on|what (was|were) "
+                r"(exchanged|swapped|traded)) "),
     ("omission", r" (leave|leaves|left|leaving) out | omit| miss(es|ed)? out "),
+    ("also", r" what else | anything else | besides | apart from | in addition | other than "),
     ("discrepancy", r" (get|got|gets|getting) (it |anything |things )?wrong | errors? | "
                     r"mistakes? | inaccura| wrong with | misspel| spell(ed|t)? "),
     ("time", r" what time | at what time | which time "),
@@ -160,6 +162,13 @@ def understand(text: str, names: Names) -> Question:
     kind, yesno = _kind(padded, toks)
     if kind == "any" and re.search(r"\b(1[7-9]|20)\d\d\b", padded):
         kind = "date"  # "did this happen in 2024"
+    elif kind == "any" and yesno and re.search(r" \d[\d,]* ", padded):
+        kind = "quantity"  # "did venezuela release 250 americans"
+    elif kind == "any" and yesno and re.match(r" (is|was|are|were) \w+( \w+)? (in|at) ", padded):
+        kind = "place"  # "is cecot in venezuela"
+    elif kind == "any" and (set(toks) & {"really", "proof", "evidence", "true", "claim",
+                                         "prove", "proven"}):
+        kind = "claim"  # "are they really tren de aragua", "is there proof"
     entities, _ = names.find(toks)
     # Entity names stay among the words too: "Cecot" in a fact's text is evidence as well.
     words = tuple(t for t in content(toks) if not t[:1].isdigit())  # figures: `numbers`

@@ -29,6 +29,7 @@ supposedly even ever now again thing things stuff guy guys one ones way lot bit
 much many exact precise involved involve include included includes make makes made
 put puts going go goes went originally vs versus used use using near nearby possible
 wouldnt wouldn couldnt didnt doesnt isnt wasnt arent werent happened happen happens
+take takes took taken taking true truth
 """.split()) - {"us"}
 QUESTION_WORDS = frozenset("""
 who whom whose what which when where why how whats whos wheres whens hows
@@ -164,10 +165,20 @@ def synonym_table() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in table.items()}
 
 
+# Phrases that mean one thing ("does the claim hold up" is about evidence, not custody).
+PHRASES = [(re.compile(rf"\b{a}\b"), b) for a, b in [
+    ("holds? up", "evidence"), ("green cards?", "resident"), ("word for word", "verbatim"),
+    ("tl ?;? ?dr", "tldr"), ("stands? for", "stand"), ("let (them|him|her) go", "release"),
+]]
+
+
 def tokens(text: str) -> list[str]:
     """Folded word tokens, with known misspellings of question words fixed."""
     out = []
-    for token in _TOKEN.findall(fold(text).replace("’", "'")):
+    folded = fold(text).replace("’", "'")
+    for pattern, meaning in PHRASES:
+        folded = pattern.sub(meaning, folded)
+    for token in _TOKEN.findall(folded):
         token = token.removesuffix("'s").replace("'", "")
         token = SPELLING.get(token, token)
         out.extend(token.split())

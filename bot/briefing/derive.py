@@ -259,7 +259,10 @@ class _Deriver:
             else:
                 lead = f"{giver} handed over {t.what} to {receiver}."
             parts.append(f"{giver} → {receiver}: {t.what}")
-            self.add(FactRow(t.id, "transfer", ("quantity", "actor", "event"), lead,
+            people = self.entities[t.subject].kind.value in ("group", "person") if (
+                t.subject and t.subject in self.entities) else False
+            types = ("quantity", "actor", "event", *(("person",) if people else ()))
+            self.add(FactRow(t.id, "transfer", types, lead,
                              f"{giver} → {receiver}: {t.what}", t.subject or "",
                              tuple(x for x in (t.giver, t.receiver, t.subject) if x),
                              words=f"{t.what} {self.names_words([t.subject] if t.subject else [])}"
