@@ -76,12 +76,24 @@ def holds(text: str, groups: Sequence[Sequence[str]]) -> bool:
 async def run_set(store: Any, questions: list[dict[str, Any]], **options: Any) -> list[Result]:
     """Every question answered as a DM would be (a fresh conversation for each)."""
     from bot.answering.engine import ConversationMemory, ask
+    from bot.render import answers
     from bot.render.question import question_answer
     from bot.router import answer_text, clean
 
+    baseline = options.pop("baseline", False)
     results = []
     for n, item in enumerate(questions):
         memory = ConversationMemory()
+        if baseline:  # what a plain question got before: the FTS5 search answer
+            async with store.snapshot() as snap:
+                text = clean(item["q"])
+                hits = await snap.search(text)
+                pages = answers.search_answer(text, hits)
+            right = not item.get("unanswerable") and bool(hits) and holds(
+                page_text(pages[0]), item.get("expect") or [])
+            first = right and holds(lead_of(pages[0]), item.get("expect") or [])
+            results.append(Result(item, not hits, right, first, lead_of(pages[0])))
+            continue
         if options:  # a variant of the matcher: straight to the engine, same renderer
             async with store.snapshot() as snap:
                 index = await snap.fact_index()
@@ -180,6 +192,8 @@ async def main_async(args: argparse.Namespace) -> int:
             print("| --- | --- | --- | --- | --- |")
             print(_row("the bot (synonym table)", s))
             if not args.quick:
+                print(_row("plain FTS5 search answer (before this engine)",
+                           summary(await run_set(store, questions, baseline=True))))
                 print(_row("plain FTS5 words (stems, no synonyms)",
                            summary(await run_set(store, questions, synonyms=False))))
                 model, note = _similarity()

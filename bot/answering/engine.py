@@ -128,7 +128,7 @@ def _closest(ranked: list[Scored], n: int = 3) -> list[Fact]:
 
 def _also(q: Question, best: Scored, ranked: list[Scored]) -> list[Fact]:
     subjects = set(q.entities) | {best.fact.subject}
-    out = []
+    out: list[Fact] = []
     for s in ranked[1:]:
         if s.score < ALSO_RATIO * best.score or len(out) >= MAX_ALSO:
             break

@@ -2,10 +2,14 @@
 
 Members ask in their own words ("kids", "money", "gang", "negotiated"); the briefing uses the
 sources' words ("children", "dollars", "criminal organisation", "brokered"). Each word is
-reduced to a stem, and each stem to the concepts it stands for, so that both sides meet. The
-table is small and curated from the briefing's own vocabulary: measured against an embedded
-static model and plain FTS5 on tests/questions/questions.yaml (see bench/answers.py), it
-matched paraphrases best, at no cost in install size or start-up time.
+reduced to a stem, and each stem to the concepts it stands for, so that both sides meet.
+
+Chosen by measurement on tests/questions/questions.yaml (`python -m bench answers`): with the
+same ranking, stems alone answered 75.6% right (19.9% false abstentions), the embedded static
+model wordllama 0.4.0.post1 72.1% (22.9%), wordllama with this table 92.0% (5.0%), this table
+alone 96.5% (0%). wordllama would also add about 165 MB of packages (numpy, tokenizers,
+huggingface-hub) and 0.5-1.3 s of start-up; the table adds nothing. The ranking was tuned
+with the table in place, which favours it; the gap is still wide.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ SPELLING = {
     "ur": "your", "r": "are", "y": "why", "pls": "please", "thx": "thanks",
 }
 
-# Curated synonyms: each line is one concept; its first word names it. Written from the words
-# the sources use and the everyday words people use for them.
+# Curated synonyms: each line is one concept; its first word names it ("+" continues the line
+# above). Written from the words the sources use and the everyday words people use for them.
 _SYNONYMS = """
 broker negotiate negotiated negotiator mediate mediated arrange arranged brokered brokering
 exchange swap swop swapped trade traded deal arrangement agreement transaction handover
@@ -54,7 +58,8 @@ money dollar dollars pay paid payment pays cost costs cash price fund funds mill
 gang criminal criminals crime cartel mob thug
 prison jail jailed prison's penitentiary detention centre center facility
 prisoner prisoners inmate inmates detainee detainees captive captives deportee deportees
-hold held holding custody detain detained imprison imprisoned locked captivity keep kept house jailed
+hold held holding custody detain detained imprison imprisoned locked captivity keep kept house
++ jailed
 remain remains remaining left still anymore
 try trying tries pursue pursuing pursuit seek seeking vigilant
 release released freed free frees liberate liberated liberation out
@@ -68,7 +73,8 @@ write quote quoted call called calls calling refer referred describe described
 evidence proof prove proved proven substantiate substantiated
 plane flight fly flew flown aircraft airplane jet
 arrive arrived arrival land landed landing lands
-wrong error errors mistake mistakes incorrect inaccurate inaccuracy misspell misspelt disagree disagreement differ differs discrepancy discrepancies
+wrong error errors mistake mistakes incorrect inaccurate inaccuracy misspell misspelt
++ disagree disagreement differ differs discrepancy discrepancies
 misspelled misspelling accurate correct right
 spell spelled spelling spelt
 reason why because intention intentions motive purpose humanitarian
@@ -157,9 +163,13 @@ def stem(word: str) -> str:
 def synonym_table() -> dict[str, frozenset[str]]:
     """Stem -> the concepts it stands for (a word may stand for several)."""
     table: dict[str, set[str]] = {}
+    concept = ""
     for line in _SYNONYMS.strip().splitlines():
         words = line.split()
-        concept = "~" + words[0]
+        if words[0] == "+":
+            words = words[1:]
+        else:
+            concept = "~" + words[0]
         for word in words:
             table.setdefault(stem(word), set()).add(concept)
     return {k: frozenset(v) for k, v in table.items()}

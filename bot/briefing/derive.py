@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .loader import LoadedBriefing
 from .schema import Briefing, Discrepancy, Entity, Event, Evidence
@@ -214,7 +215,8 @@ class _Deriver:
             lines.append(f"Who: {', '.join(self.name(p) for p in ev.participants)}")
         detail = tuple(lines)
         title = _strip_end(ev.title)
-        common = dict(heading=ev.title, entities=tuple(ids), detail=detail)
+        common: dict[str, Any] = {"heading": ev.title, "entities": tuple(ids),
+                                  "detail": detail}
         self.add(FactRow(f"{ev.id}#summary", "event", ("event", "actor"),
                          f"{title}." + (f" {ev.details}" if ev.details else ""),
                          subject=ev.participants[0] if ev.participants else "", **common),
