@@ -39,6 +39,8 @@ ENV_NAMES = {
     "gateway_url": "DISCORD_GATEWAY_URL",
     "redis_url": "REDIS_URL",
     "redis_heartbeat": "REDIS_HEARTBEAT_SECONDS",
+    "misses_enabled": "MISSES_ENABLED",
+    "misses_path": "MISSES_PATH",
 }
 
 
@@ -76,6 +78,15 @@ class Settings(BaseModel):
     # often each process renews its entry there; it counts as missing after 3 beats unheard.
     redis_url: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = None
     redis_heartbeat: float = Field(default=10.0, gt=0, le=3600)
+    # Questions the briefing could not answer, kept for editors (text, time and count only).
+    misses_enabled: bool = True
+    misses_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+
+    @property
+    def misses_file(self) -> Path:
+        """Where unanswered questions are kept: MISSES_PATH, else beside the database (var/),
+        never inside it (the database is rebuilt from the files)."""
+        return self.misses_path or self.db_path.parent / "misses.sqlite3"
 
     @field_validator("log_level")
     @classmethod

@@ -8,7 +8,9 @@ the existing database, nothing is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
+import json
 import logging
 import os
 import sqlite3
@@ -18,13 +20,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .derive import derive_facts
 from .loader import BriefingError, LoadedBriefing, content_hash, load_all
 from .schema import Condition, Evidence, LegalBasis
 from .text import fold
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = "1"
+STORE_VERSION = "2"  # 2: the fact index (facts, fact_entities, fact_search)
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +78,15 @@ CREATE INDEX evidence_owner ON evidence(briefing_id, owner);
 CREATE VIRTUAL TABLE search USING fts5(
     name, aliases, body,
     kind UNINDEXED, ref_id UNINDEXED, briefing_id UNINDEXED,
+    tokenize = "unicode61 remove_diacritics 2"
+);
+CREATE TABLE facts(briefing_id TEXT, id TEXT, position INTEGER, kind TEXT, types TEXT,
+    subject TEXT, lead TEXT, heading TEXT, detail TEXT, words TEXT, questions TEXT,
+    gap INTEGER, citations TEXT, notes TEXT, sources TEXT, PRIMARY KEY(briefing_id, id));
+CREATE TABLE fact_entities(briefing_id TEXT, fact_id TEXT, entity_id TEXT);
+CREATE INDEX fact_entities_entity ON fact_entities(briefing_id, entity_id);
+CREATE VIRTUAL TABLE fact_search USING fts5(
+    lead, words, questions, fact_id UNINDEXED, briefing_id UNINDEXED,
     tokenize = "unicode61 remove_diacritics 2"
 );
 """
@@ -260,6 +272,7 @@ def _write(path: Path, loaded: list[LoadedBriefing], digest: str) -> int:
             ],
         )
         conn.execute("INSERT INTO search(search) VALUES ('optimize')")
+        conn.execute("INSERT INTO fact_search(fact_search) VALUES ('optimize')")
         conn.commit()
         return records
     finally:
@@ -405,7 +418,35 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
         fts.append((disc.topic, "", f"{disc.source_says.text} {disc.record_says.text}",
                     "discrepancy", disc.id, bid))
 
+    for fact in b.facts:  # editors' facts cite their sources like every other record
+        ev.extend(_evidence_rows(bid, item, fact.id, fact.evidence, "support"))
     conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ev)
     conn.executemany("INSERT INTO search VALUES (?, ?, ?, ?, ?, ?)", fts)
+    _write_facts(conn, item)
     return (len(b.sources) + len(b.entities) + len(b.events) + len(b.quotes) + len(b.claims)
-            + len(b.discrepancies) + (1 + len(b.deal.transfers) if b.deal else 0))
+            + len(b.discrepancies) + len(b.facts) + (1 + len(b.deal.transfers) if b.deal else 0))
+
+
+def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
+    """The fact index: each derived or editor's statement, its entities and its words.
+
+    Citations and notes are stored with each fact (as JSON), so answering a question reads
+    the whole index once per snapshot and needs no further query.
+    """
+    bid = item.briefing.id
+    rows = derive_facts(item)
+    conn.executemany(
+        "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(bid, f.id, i, f.kind, " ".join(f.types), f.subject, f.lead, f.heading,
+          json.dumps(f.detail), f.words, json.dumps(f.questions), int(f.gap),
+          json.dumps([dataclasses.astuple(c) for c in f.citations]),
+          json.dumps([[n.id, n.topic, n.severity, n.source_says, n.record_says,
+                       dataclasses.astuple(n.record_cite) if n.record_cite else None]
+                      for n in f.notes]),
+          " ".join(f.sources)) for i, f in enumerate(rows)])
+    conn.executemany("INSERT INTO fact_entities VALUES (?, ?, ?)",
+                     [(bid, f.id, e) for f in rows for e in f.entities])
+    conn.executemany(
+        "INSERT INTO fact_search VALUES (?, ?, ?, ?, ?)",
+        [(f"{f.lead} {f.heading}", f"{' '.join(f.detail)} {f.words}", " ".join(f.questions),
+          f.id, bid) for f in rows])

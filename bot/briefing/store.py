@@ -21,6 +21,7 @@ from pathlib import Path
 import aiosqlite
 
 from .build import BuildReport, build_database, build_or_last_good
+from .facts import FactIndex
 from .lease import Leased
 from .names import Name, NameIndex
 from .readers.deals import DealReader
@@ -73,6 +74,14 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
     async def close(self) -> None:
         """Close the connection; the snapshot answers nothing after this."""
         await self.conn.close()
+
+    _facts: FactIndex | None = None
+
+    async def fact_index(self) -> FactIndex:
+        """The snapshot's fact index (bot/briefing/facts.py), read on first use."""
+        if self._facts is None:
+            self._facts = await FactIndex.load(self.conn)
+        return self._facts
 
 
 class Store:

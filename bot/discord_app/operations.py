@@ -235,3 +235,13 @@ async def status(bot: BriefingBot, shard_id: int | None = None, *,
                  for b in briefings]
     return paginate(Answer(title="Status", colour=Colour.admin, intro="\n".join(lines),
                            sections=sections, ephemeral=True))
+
+
+def misses(bot: BriefingBot, limit: int = 50) -> list[Payload]:
+    """Questions the briefing's sources did not answer, most asked first (owners only)."""
+    from bot.answering.misses import MissLog
+    from bot.render.question import misses_answer
+
+    settings = bot.settings
+    found = MissLog(settings.misses_file).top(limit) if settings.misses_enabled else []
+    return misses_answer(found, enabled=settings.misses_enabled)
