@@ -123,6 +123,19 @@ def _is_question(body: str) -> bool:
     return any(pattern.match(body) for pattern, _ in _QUESTIONS)
 
 
+_WHOLE_CARDS = frozenset({Intent.deal, Intent.timeline, Intent.sources, Intent.claims})
+# A question made only of these (and words that carry no meaning) names the deal itself.
+_DEAL_WORDS = frozenset("deal exchange swap agreement trade prisoner prisoners the this that "
+                        "whats what's what is was tell me about explain summary summarise "
+                        "summarize overview".split())
+
+
+def _asks_for_the_deal(question: str) -> bool:
+    words = re.findall(r"[\w']+", fold(question))
+    return bool(words) and set(words) <= _DEAL_WORDS and bool(
+        set(words) & {"deal", "exchange", "swap", "agreement", "trade"})
+
+
 async def respond_text(snap: Snapshot, text: str, *,
                        memory: ConversationMemory | None = None, user: Hashable | None = None
                        ) -> tuple[list[Payload], Outcome | None]:
@@ -141,7 +154,12 @@ async def respond_text(snap: Snapshot, text: str, *,
         found = snap.resolve(request.arg)
         if not (found.matched or snap.names.exact(request.arg)):
             request = Request(Intent.search, request.arg, request.question)
-    if request.command or request.intent is Intent.about:
+    # "what is the deal?", "tell me about the swap" and "what happened?" ask for a whole card,
+    # not for one fact.
+    if _asks_for_the_deal(request.question):
+        request = Request(Intent.deal, "", request.question)
+    whole_card = not request.arg and request.intent in _WHOLE_CARDS
+    if request.command or whole_card or request.intent is Intent.about:
         return await respond(snap, request.intent, request.arg, question=request.question), None
     return await answer_question(snap, request.question, memory=memory, user=user)
 
@@ -194,7 +212,7 @@ async def answer_question(snap: Snapshot, question: str, *,
             return cached, known
     index = await snap.fact_index()
     outcome = await ask(index, question, memory=memory, user=user)
-    pages = question_answer(outcome, question)
+    pages = await _with_deal_picture(snap, outcome, question_answer(outcome, question))
     if memory is None:
         _asked.put(snap, key, pages)
         outcomes = _outcomes.setdefault(snap, {})
@@ -202,6 +220,20 @@ async def answer_question(snap: Snapshot, question: str, *,
             outcomes.clear()  # bounded like the pages: an evicted one is simply recomputed
         outcomes[question] = outcome
     return pages, outcome
+
+
+async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Payload]
+                             ) -> list[Payload]:
+    """An answer about the deal (a transfer, its brokers, its parties) carries the deal card,
+    as /deal does."""
+    if outcome.abstained or not outcome.facts or outcome.facts[0].kind not in ("transfer",
+                                                                                 "deal"):
+        return pages
+    top = outcome.facts[0]
+    for deal in await snap.deals():
+        if top.id.partition("#")[0] == deal.id or any(t.id == top.id for t in deal.transfers):
+            return await deal_pages(snap.meta, pages, deal)
+    return pages
 
 
 # Answers to plain questions and checks, by snapshot and (kind, cleaned text); the outcome of

@@ -19,6 +19,7 @@ from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL
 
 from .conftest import (
+    COMMANDS,
     OWNER,
     STEP,
     BotProcess,
@@ -30,8 +31,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-COMMANDS = {"who", "timeline", "deal", "quote", "search", "sources", "about", "admin", "ask",
-            "Check against the briefing"}
 GLOBAL_ROUTE = rf"^/applications/{P.APPLICATION_ID}/commands$"
 GUILD_ROUTE = rf"^/applications/{P.APPLICATION_ID}/guilds/{P.DEFAULT_GUILD_ID}/commands$"
 
