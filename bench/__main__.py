@@ -118,6 +118,11 @@ def _view_timeout() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["answers"]:  # `python -m bench answers`: bench/answers.py, on its own
+        from . import answers
+
+        return answers.main(given[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts: under a minute")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")

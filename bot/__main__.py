@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|ask|validate|schema]`.
+"""Command line: `python -m bot [run|ask|validate|schema|misses]`.
 
 `ask` answers offline through the same router and renderers as the Discord bot, so what the
 terminal shows is what Discord shows; `--json` prints the exact message payloads.
@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check briefing files; non-zero on any problem")
     validate.add_argument("files", nargs="*", type=Path,
                           help="briefing files (default: every file in DATA_DIR/briefings)")
+    misses = sub.add_parser("misses", help="questions the sources did not answer, most asked first")
+    misses.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
     schema = sub.add_parser("schema", help="print the JSON Schema of a briefing file")
     schema.add_argument("--output", "-o", type=Path, help="write it to a file instead")
     return parser
@@ -113,6 +116,23 @@ def _validate(settings: Settings, files: Sequence[Path]) -> int:
     return 0
 
 
+def _misses(settings: Settings, limit: int) -> int:
+    from .answering.misses import MissLog
+
+    if not settings.misses_enabled:
+        print("Keeping unanswered questions is off (MISSES_ENABLED=false).")
+        return 0
+    found = MissLog(settings.misses_file).top(max(1, limit))
+    if not found:
+        print(f"No unanswered questions kept yet ({settings.misses_file}).")
+        return 0
+    width = len(str(found[0].count))
+    for miss in found:
+        last = time.strftime("%Y-%m-%d", time.gmtime(miss.last_asked))
+        print(f"{miss.count:>{width}}  {last}  {miss.question}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
@@ -130,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_ask(settings, " ".join(args.text), args.json, args.files))
     if command == "validate":
         return _validate(settings, args.files)
+    if command == "misses":
+        return _misses(settings, args.limit)
     # Imported late: `ask`, `validate` and `schema` never load discord.py or the cogs.
     import cogs
 

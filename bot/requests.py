@@ -6,10 +6,21 @@ Shared by the Discord surface (slash commands, typed messages, button presses) a
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from .briefing.store import Snapshot, Store
 from .render.buttons import TYPED, Ask, stamp
 from .render.pages import Pages, Payload
-from .router import Intent, clean, parse, respond
+from .router import (
+    ConversationMemory,
+    Intent,
+    MissSink,
+    Outcome,
+    clean,
+    record_miss,
+    respond,
+    respond_text,
+)
 
 VERSION = 8  # hex characters of the data's content hash that a button carries
 
@@ -29,26 +40,34 @@ def typed_ask(text: str) -> Ask:
     return Ask(TYPED, clean(text))
 
 
-async def respond_to(snap: Snapshot, ask: Ask) -> Pages:
-    """The router's answer to `ask` from one snapshot, marked with the snapshot's version.
+async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | None = None,
+                     user: Hashable | None = None) -> tuple[Pages, Outcome | None]:
+    """The router's answer to `ask` from one snapshot, marked with the snapshot's version, and
+    the outcome of a typed question (None for a command).
 
-    Raises ValueError for an intent the router does not know (a button of an older build).
+    `memory` and `user` let a typed follow-up refer to the user's previous question; a button
+    re-asks without them, so it re-answers the words as typed. Raises ValueError for an intent
+    the router does not know (a button of an older build).
     """
+    outcome: Outcome | None = None
     if ask.intent == TYPED:
-        request = parse(ask.arg)
-        pages = await respond(snap, request.intent, request.arg, question=request.question)
+        pages, outcome = await respond_text(snap, ask.arg, memory=memory, user=user)
     else:
         pages = await respond(snap, Intent(ask.intent), ask.arg)
     if not isinstance(pages, Pages):
         pages = Pages.of(list(pages))
     pages.version = data_version(snap)  # the same for every caller: pages live in one snapshot
-    return pages
+    return pages, outcome
 
 
-async def answer_ask(store: Store, ask: Ask) -> Pages:
-    """Answer a request from the store's current snapshot."""
+async def answer_ask(store: Store, ask: Ask, *, memory: ConversationMemory | None = None,
+                     user: Hashable | None = None, misses: MissSink | None = None) -> Pages:
+    """Answer a request from the store's current snapshot; `misses` keeps a typed question
+    that ended in an abstention, for editors."""
     async with store.snapshot() as snap:
-        return await respond_to(snap, ask)
+        pages, outcome = await respond_to(snap, ask, memory=memory, user=user)
+    await record_miss(outcome, misses)
+    return pages
 
 
 def stamped(pages: Pages, ask: Ask, owner: int = 0) -> list[Payload]:

@@ -8,12 +8,18 @@ Discord shows.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
+import weakref
+from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from . import __version__
+from .answering.engine import ConversationMemory, ask, check
+from .answering.rank import Outcome
 from .briefing.records import DealView, TransferView
 from .briefing.store import Snapshot, Store
 from .briefing.text import fold
@@ -21,6 +27,7 @@ from .render import answers
 from .render.attachments import deal_pages, timeline_pages
 from .render.cache import AnswerCache
 from .render.pages import Payload
+from .render.question import check_answer, question_answer
 
 MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
 
@@ -72,17 +79,24 @@ class Request:
     intent: Intent
     arg: str = ""
     question: str = ""  # the whole cleaned text, for answers that echo it
+    command: bool = False  # typed as a command word ("who Bukele"), not asked as a question
 
 
-def clean(text: str) -> str:
+class MissSink(Protocol):
+    """Where questions the briefing could not answer are kept for editors (bot.answering.misses)."""
+
+    def record(self, question: str) -> None: ...
+
+
+def clean(text: str, *, limit: int = MAX_INPUT) -> str:
     """Printable, single-spaced, mention-free, bounded text."""
-    text = unicodedata.normalize("NFC", text or "")[: MAX_INPUT * 4]
+    text = unicodedata.normalize("NFC", text or "")[: limit * 4]
     # Invisible format characters (soft hyphens, zero-width spaces from pasted text) vanish, so
     # "Vene\u00adzuela" stays one word; other unprintables (controls, newlines) become spaces.
     text = "".join("" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() else " "
                    for ch in text)
     text = _MENTION.sub(" ", text)
-    return " ".join(text.split())[:MAX_INPUT]
+    return " ".join(text.split())[:limit]
 
 
 def parse(text: str) -> Request:
@@ -94,7 +108,7 @@ def parse(text: str) -> Request:
     word, _, rest = body.partition(" ")
     intent = COMMAND_WORDS.get(word.casefold())
     if intent is not None and not (intent in (Intent.who, Intent.event) and _is_question(body)):
-        return Request(intent, rest.strip(" ?.!"), cleaned)
+        return Request(intent, rest.strip(" ?.!"), cleaned, command=True)
     for pattern, intent in _QUESTIONS:
         match = pattern.match(body)
         if match:
@@ -109,11 +123,123 @@ def _is_question(body: str) -> bool:
     return any(pattern.match(body) for pattern, _ in _QUESTIONS)
 
 
-async def answer_text(store: Store, text: str) -> list[Payload]:
-    """Answer what a person typed in a DM or on the command line."""
+_WHOLE_CARDS = frozenset({Intent.deal, Intent.timeline, Intent.sources, Intent.claims})
+# A question made only of these (and words that carry no meaning) names the deal itself.
+_DEAL_WORDS = frozenset("deal exchange swap agreement trade prisoner prisoners the this that "
+                        "whats what's what is was tell me about explain summary summarise "
+                        "summarize overview".split())
+
+
+def _asks_for_the_deal(question: str) -> bool:
+    words = re.findall(r"[\w']+", fold(question))
+    return bool(words) and set(words) <= _DEAL_WORDS and bool(
+        set(words) & {"deal", "exchange", "swap", "agreement", "trade"})
+
+
+async def respond_text(snap: Snapshot, text: str, *,
+                       memory: ConversationMemory | None = None, user: Hashable | None = None
+                       ) -> tuple[list[Payload], Outcome | None]:
+    """Answer what a person typed from one snapshot: the pages, and the question's outcome
+    (None for a command word).
+
+    Command words ("who Bukele", "deal", "search X") answer as the slash commands do; anything
+    else is a question for the fact index. `memory` and `user` let a follow-up ("and the
+    children?") refer to the same user's previous question.
+    """
     request = parse(text)
+    if request.command and request.arg and request.intent in (
+            Intent.who, Intent.event, Intent.quote, Intent.timeline):
+        # "who Bukele" is the command; "who brokered it" and "quote from bukele?" are
+        # questions.
+        found = snap.resolve(request.arg)
+        if not (found.matched or snap.names.exact(request.arg)):
+            request = Request(Intent.search, request.arg, request.question)
+    # "what is the deal?", "tell me about the swap" and "what happened?" ask for a whole card,
+    # not for one fact.
+    if _asks_for_the_deal(request.question):
+        request = Request(Intent.deal, "", request.question)
+    whole_card = not request.arg and request.intent in _WHOLE_CARDS
+    if request.command or whole_card or request.intent is Intent.about:
+        return await respond(snap, request.intent, request.arg, question=request.question), None
+    return await answer_question(snap, request.question, memory=memory, user=user)
+
+
+async def answer_text(store: Store, text: str, *, memory: ConversationMemory | None = None,
+                      user: Hashable | None = None, misses: MissSink | None = None
+                      ) -> list[Payload]:
+    """Answer what a person typed in a DM, a mention, `/ask` or on the command line;
+    `misses` keeps the questions that ended in an abstention, for editors."""
     async with store.snapshot() as snap:
-        return await respond(snap, request.intent, request.arg, question=request.question)
+        pages, outcome = await respond_text(snap, text, memory=memory, user=user)
+    await record_miss(outcome, misses)
+    return pages
+
+
+async def record_miss(outcome: Outcome | None, misses: MissSink | None) -> None:
+    """Keep an abstained question for the editors (a small file write, off the loop)."""
+    if outcome is not None and outcome.abstained and misses is not None:
+        await asyncio.to_thread(misses.record, outcome.question.text)
+
+
+CHECK_INPUT = 2000  # characters of a posted message read when checking it
+
+
+async def check_text(store: Store, text: str) -> list[Payload]:
+    """Answer "Check against the briefing" on a posted message: what bears on it."""
+    cleaned = clean(text, limit=CHECK_INPUT)
+    async with store.snapshot() as snap:
+        key = ("check", cleaned)
+        pages = _asked.get(snap, key)
+        if pages is None:
+            pages = check_answer(await check(await snap.fact_index(), cleaned))
+            _asked.put(snap, key, pages)
+        return pages
+
+
+async def answer_question(snap: Snapshot, question: str, *,
+                          memory: ConversationMemory | None = None,
+                          user: Hashable | None = None) -> tuple[list[Payload], Outcome]:
+    """Answer a plain question from the fact index: the pages and what was decided.
+
+    Without a conversation the answer depends on the text alone, so it is remembered per
+    snapshot like every other answer.
+    """
+    key = ("ask", question)
+    if memory is None:
+        cached = _asked.get(snap, key)
+        known = _outcomes.get(snap, {}).get(question)
+        if cached is not None and known is not None:
+            return cached, known
+    index = await snap.fact_index()
+    outcome = await ask(index, question, memory=memory, user=user)
+    pages = await _with_deal_picture(snap, outcome, question_answer(outcome, question))
+    if memory is None:
+        _asked.put(snap, key, pages)
+        outcomes = _outcomes.setdefault(snap, {})
+        if len(outcomes) >= _asked.limit:
+            outcomes.clear()  # bounded like the pages: an evicted one is simply recomputed
+        outcomes[question] = outcome
+    return pages, outcome
+
+
+async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Payload]
+                             ) -> list[Payload]:
+    """An answer about the deal (a transfer, its brokers, its parties) carries the deal card,
+    as /deal does."""
+    if outcome.abstained or not outcome.facts or outcome.facts[0].kind not in ("transfer",
+                                                                                 "deal"):
+        return pages
+    top = outcome.facts[0]
+    for deal in await snap.deals():
+        if top.id.partition("#")[0] == deal.id or any(t.id == top.id for t in deal.transfers):
+            return await deal_pages(snap.meta, pages, deal)
+    return pages
+
+
+# Answers to plain questions and checks, by snapshot and (kind, cleaned text); the outcome of
+# each cached question beside it (the router needs to know whether it was an abstention).
+_asked: AnswerCache[tuple[str, str]] = AnswerCache()
+_outcomes: weakref.WeakKeyDictionary[Snapshot, dict[str, Outcome]] = weakref.WeakKeyDictionary()
 
 
 # Rendered pages by snapshot and (intent, cleaned arg, question).

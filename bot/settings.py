@@ -37,6 +37,10 @@ ENV_NAMES = {
     "shard_ids": "SHARD_IDS",
     "api_base": "DISCORD_API_BASE",
     "gateway_url": "DISCORD_GATEWAY_URL",
+    "redis_url": "REDIS_URL",
+    "redis_heartbeat": "REDIS_HEARTBEAT_SECONDS",
+    "misses_enabled": "MISSES_ENABLED",
+    "misses_path": "MISSES_PATH",
 }
 
 
@@ -70,6 +74,19 @@ class Settings(BaseModel):
                          BeforeValidator(_blank_is_none)] = None
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    # Many processes: the control plane's Redis (None: one process, no Redis at all), and how
+    # often each process renews its entry there; it counts as missing after 3 beats unheard.
+    redis_url: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = None
+    redis_heartbeat: float = Field(default=10.0, gt=0, le=3600)
+    # Questions the briefing could not answer, kept for editors (text, time and count only).
+    misses_enabled: bool = True
+    misses_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+
+    @property
+    def misses_file(self) -> Path:
+        """Where unanswered questions are kept: MISSES_PATH, else beside the database (var/),
+        never inside it (the database is rebuilt from the files)."""
+        return self.misses_path or self.db_path.parent / "misses.sqlite3"
 
     @field_validator("log_level")
     @classmethod
@@ -91,6 +108,16 @@ class Settings(BaseModel):
     def _gateway(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("must start with ws:// or wss://, e.g. wss://gateway.discord.gg/")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: SecretStr | None) -> SecretStr | None:
+        # A SecretStr: a Redis URL may carry a password (redis://:secret@host:6379/0).
+        if value is not None and not value.get_secret_value().startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://, "
+                             "e.g. redis://127.0.0.1:6379/0")
         return value
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ command list shows; the owner check still runs on every use.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Literal
 
@@ -56,6 +57,11 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Owner tool
     async def status(self, interaction: discord.Interaction) -> None:
         shard = interaction.guild.shard_id if interaction.guild else None
         await send_pages(interaction, await operations.status(self.bot, shard), ephemeral=True)
+
+    @app_commands.command(name="misses", description="Questions the sources did not answer")
+    async def misses(self, interaction: discord.Interaction) -> None:
+        pages = await asyncio.to_thread(operations.misses, self.bot)  # a small file read
+        await send_pages(interaction, pages, ephemeral=True)
 
     # ---- the same in a DM, as text, for when slash commands are not synced yet
 

@@ -12,6 +12,8 @@ import re
 import discord
 from discord.ext import commands
 
+from bot.answering.engine import ConversationMemory
+from bot.answering.misses import miss_log
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import reply_pages, send_notice
 from bot.requests import answer_ask, typed_ask
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 class Conversation(commands.Cog):
     def __init__(self, bot: BriefingBot) -> None:
         self.bot = bot
+        # Follow-ups ("and the children?") per user, in memory only; /ask shares it.
+        self.memory = ConversationMemory()
+        self.misses = miss_log(bot.settings.misses_enabled, bot.settings.misses_file)
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not addressed to it."""
@@ -46,7 +51,8 @@ class Conversation(commands.Cog):
                 return
         try:
             ask = typed_ask(text)
-            pages = await answer_ask(self.bot.store, ask)
+            pages = await answer_ask(self.bot.store, ask, memory=self.memory,
+                                     user=message.author.id, misses=self.misses)
             await reply_pages(message, pages, ask=ask)
         except discord.HTTPException:
             log.exception("could not answer message %s", message.id)

@@ -8,7 +8,7 @@ tests/discord_limits.py, payloads in tests/payloads.py, the layer-2 bot in tests
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ import pytest_asyncio
 from bot.briefing.store import Store
 from tests.briefing_data import BRIEFING_NAME, REPO
 from tests.harness import Harness
+from tests.redis_server import RedisServer
 
 # =============================================================================================
 # Briefing core: the bundled data, a breakable copy of it, and an opened store.
@@ -120,3 +121,22 @@ async def harness(tmp_data: Path, db_path: Path,
         # A call the fake could not answer raised inside the bot, where a handler may have
         # swallowed it; fail the test rather than let it pass on a half-run command.
         assert started.unexpected == [], [c.name for c in started.unexpected]
+
+
+# =============================================================================================
+# Many processes: a real Redis server of its own (tests/redis_server.py).
+# =============================================================================================
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server on 127.0.0.1 and a free port, for a module; stopped afterwards.
+
+    Fails in CI and skips elsewhere when redis-server is not installed.
+    """
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

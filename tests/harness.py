@@ -493,6 +493,7 @@ class Harness:
         """A command as Discord answers a bulk upsert: the sent dict plus ids and version."""
         out = copy.deepcopy(command)
         out.setdefault("type", 1)
+        out.setdefault("description", "")  # Discord answers "" for a context menu
         out.update({"id": P.next_id(), "application_id": P.APPLICATION_ID,
                     "version": P.next_id()})
         if route.guild_id is not None:

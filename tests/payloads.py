@@ -1065,3 +1065,51 @@ def application_info(
         "is_discoverable": False,
         "storefront_available": False,
     }
+
+
+def guild_on_shard(shard: int, shard_count: int, name: str | None = None,
+                   **options: Any) -> Json:
+    """A guild (as :func:`guild`) whose id Discord routes to ``shard`` of ``shard_count``:
+    ``(guild_id >> 22) % shard_count == shard``."""
+    while True:
+        gid = next_id()
+        if (int(gid) >> 22) % shard_count == shard:
+            return guild(gid, name, **options)
+
+
+def message_context_interaction(
+    message: Json,
+    name: str = "Check against the briefing",
+    *,
+    guild: Json | Snowflake | None = None,
+    dm: bool = False,
+    group_dm: bool = False,
+    user_install: bool = False,
+    user: Json | None = None,
+    member: Json | None = None,
+    admin: bool = False,
+    app_id: Snowflake = APPLICATION_ID,
+    channel_id: Snowflake | None = None,
+    command_id: Snowflake | None = None,
+    locale: str = "en-US",
+    id: Snowflake | None = None,
+    token: str | None = None,
+) -> Json:
+    """A message context-menu command (interaction type 2, ``data.type`` 3) on ``message``.
+
+    ``message`` is a message object (e.g. :func:`bot_message` or the ``d`` of
+    :func:`message_create`); it travels in ``data.resolved.messages`` keyed by
+    ``data.target_id``, as Discord sends it. Contexts as in :func:`slash_interaction`.
+    """
+    data: Json = {
+        "id": _sid(command_id),
+        "name": name,
+        "type": 3,
+        "target_id": str(message["id"]),
+        "resolved": {"messages": {str(message["id"]): dict(message)}},
+    }
+    return _base_interaction(
+        2, data, guild=guild, dm=dm, group_dm=group_dm, user_install=user_install, user=user,
+        member=member, admin=admin, app_id=app_id, channel_id=channel_id, locale=locale, id=id,
+        token=token,
+    )

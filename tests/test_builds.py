@@ -55,8 +55,10 @@ def tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
     own table), and meta without what differs by build time or path."""
     out: dict[str, list[tuple[object, ...]]] = {}
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        names = [n for (n,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'search_%'")]
+        virtual = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'")]
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                 if not any(n.startswith(f"{v}_") for v in virtual)]  # a full-text index's own
         for name in names:
             if name == "meta":
                 out[name] = sorted(conn.execute(

@@ -105,7 +105,7 @@ async def _legal_basis(snap: Snapshot) -> Any:
 
 async def answer(store: Store, ask: Ask) -> tuple[Pages, Any]:
     async with store.snapshot() as snap:
-        return await respond_to(snap, ask), await COMMANDS_BY_ASK[ask](snap)
+        return (await respond_to(snap, ask))[0], await COMMANDS_BY_ASK[ask](snap)
 
 
 COMMANDS_BY_ASK = {ask: views for ask, views in COMMANDS.values()}

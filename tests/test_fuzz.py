@@ -50,7 +50,7 @@ FUZZ = settings(
 
 # (command, option) for every free-text option; checked against the tree below.
 SLASH_OPTIONS = [("who", "name"), ("timeline", "actor"), ("quote", "speaker"),
-                 ("search", "query")]
+                 ("search", "query"), ("ask", "question")]
 AUTOCOMPLETED = [("who", "name"), ("timeline", "actor"), ("quote", "speaker")]
 SLASH_IDS = [f"{c}.{o}" for c, o in SLASH_OPTIONS]
 AUTOCOMPLETE_IDS = [f"{c}.{o}" for c, o in AUTOCOMPLETED]
@@ -296,10 +296,12 @@ async def test_a_real_name_still_finds_its_entity_among_the_checks(harness: Harn
 @pytest.mark.parametrize("where", ["dm", "mention"])
 async def test_typing_the_error_notices_words_gets_an_answer_not_the_error(
         harness: Harness, where: str) -> None:
-    """Hypothesis typed "Something went wrong"; the search answer echoed it and a check that
-    looked for the phrase in the text failed. The answer is a search, and no error was logged."""
+    """Hypothesis typed "Something went wrong"; the answer echoed it and a check that looked
+    for the phrase in the text failed. The answer is an answer to the question, not the
+    error notice, and no error was logged."""
     reply = await type_message(harness, "Something went wrong", mention=where == "mention")
-    assert reply.titles and reply.titles[0].startswith("Search"), reply.titles
+    assert reply.titles and reply.titles[0] != "Something went wrong", reply.titles
+    assert "it has been logged" not in reply.text(), "not the error notice"
     assert "Something went wrong" in reply.text(), "the answer echoes what was typed"
 
 

@@ -1,6 +1,7 @@
 """The floors of the code: the core knows nothing of Discord, and imports point one way.
 
-The core (the briefing format, loader, build and store; the renderers; the router; settings)
+The core (the briefing format, loader, build and store; the renderers; the router; settings;
+the control plane's Redis side, bot.cluster)
 must run where discord.py is not even installed: the command line's `ask` and `validate`, and
 the tests of layer 1, depend on it. The Discord surface (bot.discord_app) sits on the core; the
 cogs sit on both; only the entry point (bot.__main__) knows the cogs, to pass them in.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "cogs")
-CORE = ("bot.briefing", "bot.render", "bot.router", "bot.settings")
+CORE = ("bot.briefing", "bot.render", "bot.router", "bot.settings", "bot.cluster")
 SURFACE = "bot.discord_app"
 ENTRY = "bot.__main__"
 

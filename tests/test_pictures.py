@@ -348,3 +348,14 @@ def test_ask_with_files_into_a_path_that_is_a_file_is_a_clear_error(tmp_path: Pa
     assert done.returncode == 1
     assert "cannot write the attached files" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_terminal_card_says_where_the_picture_is(tmp_path: Path) -> None:
+    """The terminal is the preview of Discord: it marks the picture the embed shows."""
+    env = {"DB_PATH": str(tmp_path / "cli.sqlite3"), "PYTHONIOENCODING": "utf-8",
+           "LOG_FILE": str(tmp_path / "bot.log"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "deal"], cwd=REPO, env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    first_page = done.stdout.split("[Page 2/")[0]
+    assert "[picture: deal.png]" in first_page

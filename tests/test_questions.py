@@ -128,6 +128,17 @@ async def test_how_much_did_the_us_pay_finds_the_payment_not_a_head_count(store:
     assert not re.search(rf"(?<!\d){headcount}(?!\d)", text), text
 
 
+# ------------------------------------------------------------------------------ the deal itself
+
+
+@pytest.mark.parametrize("typed", ["what is the deal?", "whats the deal", "tell me about the deal",
+                                   "tell me about the exchange", "the swap?"])
+async def test_asking_about_the_deal_itself_gets_the_deal_card(store: Store, typed: str) -> None:
+    (deal,) = [briefing()["deal"]]
+    pages = await ask(store, typed)
+    assert embeds(pages)[0]["title"] == deal["title"], (typed, embeds(pages)[0]["title"])
+
+
 # ------------------------------------------------------------------------------ when, where, who
 
 

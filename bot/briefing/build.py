@@ -11,6 +11,7 @@ order a full build writes them, so that the result is the same as a full build's
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
 import gc
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .derive import derive_facts
 from .loader import (
     BriefingError,
     LoadedBriefing,
@@ -39,7 +41,7 @@ from .text import fold
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = "1"
+STORE_VERSION = "2"  # 2: the fact index (facts, fact_entities, fact_search)
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,6 +92,15 @@ CREATE INDEX evidence_owner ON evidence(briefing_id, owner);
 CREATE VIRTUAL TABLE search USING fts5(
     name, aliases, body,
     kind UNINDEXED, ref_id UNINDEXED, briefing_id UNINDEXED,
+    tokenize = "unicode61 remove_diacritics 2"
+);
+CREATE TABLE facts(briefing_id TEXT, id TEXT, position INTEGER, kind TEXT, types TEXT,
+    subject TEXT, lead TEXT, heading TEXT, detail TEXT, words TEXT, questions TEXT,
+    gap INTEGER, citations TEXT, notes TEXT, sources TEXT, PRIMARY KEY(briefing_id, id));
+CREATE TABLE fact_entities(briefing_id TEXT, fact_id TEXT, entity_id TEXT);
+CREATE INDEX fact_entities_entity ON fact_entities(briefing_id, entity_id);
+CREATE VIRTUAL TABLE fact_search USING fts5(
+    lead, words, questions, fact_id UNINDEXED, briefing_id UNINDEXED,
     tokenize = "unicode61 remove_diacritics 2"
 );
 """
@@ -196,7 +207,7 @@ def builder_version() -> str:
     other code (another release) could differ from what this code writes, so are not."""
     digest = hashlib.sha256(STORE_VERSION.encode())
     here = Path(__file__).parent
-    for name in ("build.py", "loader.py", "schema.py", "text.py"):
+    for name in ("build.py", "derive.py", "loader.py", "schema.py", "text.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()
 
@@ -420,7 +431,7 @@ def _same_schema(db_path: Path) -> bool:
 def _records(item: LoadedBriefing) -> int:
     b = item.briefing
     return (len(b.sources) + len(b.entities) + len(b.events) + len(b.quotes) + len(b.claims)
-            + len(b.discrepancies) + (1 + len(b.deal.transfers) if b.deal else 0))
+            + len(b.discrepancies) + len(b.facts) + (1 + len(b.deal.transfers) if b.deal else 0))
 
 
 def _copy_run(conn: sqlite3.Connection, tables: list[tuple[str, str]],
@@ -488,6 +499,7 @@ def _write(path: Path, loaded: list[LoadedBriefing | Unchanged], digest: str,
             ],
         )
         conn.execute("INSERT INTO search(search) VALUES ('optimize')")
+        conn.execute("INSERT INTO fact_search(fact_search) VALUES ('optimize')")
         conn.commit()
         return records
     finally:
@@ -633,6 +645,34 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
         fts.append((disc.topic, "", f"{disc.source_says.text} {disc.record_says.text}",
                     "discrepancy", disc.id, bid))
 
+    for fact in b.facts:  # editors' facts cite their sources like every other record
+        ev.extend(_evidence_rows(bid, item, fact.id, fact.evidence, "support"))
     conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ev)
     conn.executemany("INSERT INTO search VALUES (?, ?, ?, ?, ?, ?)", fts)
+    _write_facts(conn, item)
     return _records(item)
+
+
+def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
+    """The fact index: each derived or editor's statement, its entities and its words.
+
+    Citations and notes are stored with each fact (as JSON), so answering a question reads
+    the whole index once per snapshot and needs no further query.
+    """
+    bid = item.briefing.id
+    rows = derive_facts(item)
+    conn.executemany(
+        "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(bid, f.id, i, f.kind, " ".join(f.types), f.subject, f.lead, f.heading,
+          json.dumps(f.detail), f.words, json.dumps(f.questions), int(f.gap),
+          json.dumps([dataclasses.astuple(c) for c in f.citations]),
+          json.dumps([[n.id, n.topic, n.severity, n.source_says, n.record_says,
+                       dataclasses.astuple(n.record_cite) if n.record_cite else None]
+                      for n in f.notes]),
+          " ".join(f.sources)) for i, f in enumerate(rows)])
+    conn.executemany("INSERT INTO fact_entities VALUES (?, ?, ?)",
+                     [(bid, f.id, e) for f in rows for e in f.entities])
+    conn.executemany(
+        "INSERT INTO fact_search VALUES (?, ?, ?, ?, ?)",
+        [(f"{f.lead} {f.heading}", f"{' '.join(f.detail)} {f.words}", " ".join(f.questions),
+          f.id, bid) for f in rows])

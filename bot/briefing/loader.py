@@ -303,7 +303,7 @@ def _evidence_locs(value: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]
 
 
 def _record_ids(b: Briefing) -> Iterator[tuple[Loc, str]]:
-    for kind in ("sources", "entities", "events", "quotes", "claims", "discrepancies"):
+    for kind in ("sources", "entities", "events", "quotes", "claims", "discrepancies", "facts"):
         for index, record in enumerate(getattr(b, kind)):
             yield (kind, index, "id"), record.id
     if b.deal:
@@ -325,6 +325,9 @@ def _entity_refs(b: Briefing) -> Iterator[tuple[Loc, str]]:
         yield ("quotes", i, "speaker"), quote.speaker
     for i, claim in enumerate(b.claims):
         yield ("claims", i, "claimant"), claim.claimant
+    for i, fact in enumerate(b.facts):
+        for j, ref in enumerate(fact.about):
+            yield ("facts", i, "about", j), ref
     if b.deal:
         for key in ("parties", "brokers"):
             for j, ref in enumerate(getattr(b.deal, key)):

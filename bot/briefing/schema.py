@@ -241,6 +241,47 @@ class Discrepancy(Model):
     record_says: Statement = Field(description="What other reports say, with their citations.")
 
 
+class AnswerType(StrEnum):
+    """What kind of answer a fact gives: matched against the kind of answer a question wants."""
+
+    person = "person"
+    organisation = "organisation"
+    place = "place"
+    date = "date"
+    quantity = "quantity"
+    money = "money"
+    law = "law"
+    reason = "reason"
+    quote = "quote"
+    claim = "claim"
+    discrepancy = "discrepancy"
+    description = "description"
+    event = "event"
+    source = "source"
+
+
+class Fact(Evidenced):
+    """A citable statement the derived facts miss, written by an editor.
+
+    Every record already yields facts (an entity's roles, an event's date and place, each
+    transfer, quote, claim and discrepancy); add one here only for what those miss, e.g. what
+    a source says about another source, or a plain statement of what the sources do not say.
+    """
+
+    id: Id
+    statement: Text = Field(description="The answer, as the first sentence a member reads.")
+    types: list[AnswerType] = Field(
+        default_factory=list,
+        description="Kinds of question it answers (who, when, how many ...); empty: any.")
+    about: list[Id] = Field(default_factory=list, description="Entity ids it is about.")
+    questions: list[ShortText] = Field(
+        default_factory=list, description="Questions it answers, in members' own words.")
+    gap: bool = Field(
+        default=False,
+        description="True when the statement says what the sources do NOT say (e.g. that an "
+                    "official is unnamed): questions it matches get an honest 'not known'.")
+
+
 class Briefing(Model):
     """One news story: its sources and every sourced fact about it."""
 
@@ -258,6 +299,7 @@ class Briefing(Model):
     quotes: list[Quote] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
     discrepancies: list[Discrepancy] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list)
 
 
 def json_schema() -> dict[str, object]:

@@ -31,6 +31,7 @@ from .build import (
     last_good,
     remove_abandoned_builds,
 )
+from .facts import FactIndex
 from .isolated import build_in_child
 from .lease import Leased
 from .names import MAX_CHOICES, Name, NameIndex
@@ -167,6 +168,14 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
         await self.conn.close()
         if self._keys is not None:
             self._keys.close()
+
+    _facts: FactIndex | None = None
+
+    async def fact_index(self) -> FactIndex:
+        """The snapshot's fact index (bot/briefing/facts.py), read on first use."""
+        if self._facts is None:
+            self._facts = await FactIndex.load(self.conn)
+        return self._facts
 
 
 class Store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -14,6 +14,7 @@ from discord.state import AutoShardedConnectionState
 
 from bot import __version__
 from bot.briefing.store import Store
+from bot.render.pages import Payload
 from bot.settings import Settings
 
 from . import expired
@@ -51,6 +52,17 @@ def apply_endpoints(settings: Settings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
+class ControlPlane(Protocol):
+    """The owner's tools across many processes (`control.Control`, set by serve.py when
+    REDIS_URL is set); `operations` hands reload, sync and status over to it."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def reload(self, what: str) -> list[Payload]: ...
+    async def sync(self, scope: str, here_guild_id: int | None) -> list[Payload]: ...
+    async def status(self, shard_id: int | None) -> list[Payload]: ...
+
+
 class BriefingBot(commands.AutoShardedBot):
     """The briefing bot. The store is opened by `setup_hook`, before any event arrives.
 
@@ -83,6 +95,9 @@ class BriefingBot(commands.AutoShardedBot):
         self.version = __version__
         self.failed_extensions: dict[str, str] = {}
         self.last_sync: float | None = None  # time.monotonic() of the last command sync
+        # Many processes (REDIS_URL set): the control plane, given by serve.py and started
+        # by setup_hook once the store is open; None for a process on its own.
+        self.control: ControlPlane | None = None
 
     def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,
@@ -97,6 +112,8 @@ class BriefingBot(commands.AutoShardedBot):
         log.info("briefing data %s in %.3fs (%d briefings, %d records)",
                  "built" if report.rebuilt else "reused", report.seconds, report.briefings,
                  report.records)
+        if self.control is not None:  # many processes: control.py
+            await self.control.start()
         if not self.settings.owner_ids:
             await self._fetch_owners()
         expired.install(self)  # every component press is answered, even with its view gone
@@ -142,6 +159,8 @@ class BriefingBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         try:
+            if self.control is not None:  # leave the control plane before going offline
+                await self.control.stop()
             await super().close()
         finally:
             await self.store.close()

@@ -55,7 +55,7 @@ _opened: AnswerCache[tuple[str, Ask]] = AnswerCache()
 
 async def shown_pages(snap: Snapshot, ask: Ask, view: str) -> Pages:
     """The pages a button shows: the card, or its Sources or Notes (memoised likewise)."""
-    pages = await respond_to(snap, ask)
+    pages, _ = await respond_to(snap, ask)
     if view == CARD:
         return pages
     kept = _opened.get(snap, (view, ask))

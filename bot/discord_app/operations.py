@@ -124,7 +124,9 @@ def cogs_answer(report: CogReport) -> list[Payload]:
                            sections=sections, ephemeral=True))
 
 
-async def reload(bot: BriefingBot, what: str) -> list[Payload]:
+async def reload(bot: BriefingBot, what: str, *, here_only: bool = False) -> list[Payload]:
+    if bot.control is not None and not here_only:  # many processes: control.py
+        return await bot.control.reload(what)
     pages: list[Payload] = []
     if what in ("data", "all"):
         pages += await reload_data(bot)
@@ -143,8 +145,11 @@ def _signature(command: Mapping[str, Any]) -> tuple[Any, ...]:
             tuple(sorted(command.get("integration_types") or ())))
 
 
-async def sync(bot: BriefingBot, scope: str, here_guild_id: int | None) -> list[Payload]:
+async def sync(bot: BriefingBot, scope: str, here_guild_id: int | None, *,
+               here_only: bool = False) -> list[Payload]:
     """Sync commands to one guild (DEV_GUILD_ID, or this server) or globally; report changes."""
+    if bot.control is not None and not here_only:  # many processes: control.py
+        return await bot.control.sync(scope, here_guild_id)
     waited = time.monotonic() - (bot.last_sync if bot.last_sync is not None else -math.inf)
     if waited < SYNC_COOLDOWN:
         return message_answer("Sync is cooling down",
@@ -194,7 +199,10 @@ def _duration(seconds: float) -> str:
     return (f"{days}d " if days else "") + f"{hours}h {minutes}m {secs}s"
 
 
-async def status(bot: BriefingBot, shard_id: int | None = None) -> list[Payload]:
+async def status(bot: BriefingBot, shard_id: int | None = None, *,
+                 here_only: bool = False) -> list[Payload]:
+    if bot.control is not None and not here_only:  # many processes: control.py
+        return await bot.control.status(shard_id)
     async with bot.store.snapshot() as snap:
         briefings = await snap.briefings()
         built_at = snap.meta.get("built_at", "?")
@@ -227,3 +235,13 @@ async def status(bot: BriefingBot, shard_id: int | None = None) -> list[Payload]
                  for b in briefings]
     return paginate(Answer(title="Status", colour=Colour.admin, intro="\n".join(lines),
                            sections=sections, ephemeral=True))
+
+
+def misses(bot: BriefingBot, limit: int = 50) -> list[Payload]:
+    """Questions the briefing's sources did not answer, most asked first (owners only)."""
+    from bot.answering.misses import MissLog
+    from bot.render.question import misses_answer
+
+    settings = bot.settings
+    found = MissLog(settings.misses_file).top(limit) if settings.misses_enabled else []
+    return misses_answer(found, enabled=settings.misses_enabled)

@@ -17,6 +17,7 @@ from bot.settings import Settings
 
 from . import logs
 from .client import BriefingBot, ExtensionSource, apply_endpoints
+from .control import Control
 
 log = logging.getLogger("bot")
 
@@ -48,6 +49,9 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         return 1
     apply_endpoints(settings)
     bot = bot_class(settings, extensions, store=store, **options)
+    if settings.redis_url is not None:  # many processes: the control plane (control.py)
+        bot.control = Control(bot, settings.redis_url.get_secret_value(),
+                              heartbeat=settings.redis_heartbeat)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     closing: list[asyncio.Task[None]] = []

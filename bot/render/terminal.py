@@ -52,6 +52,10 @@ def to_text(pages: Sequence[dict[str, Any]], width: int = 88) -> str:
                 lines.append("▸ " + _plain(item["name"]))
                 lines.extend(_wrap(item["value"], "  ", width))
                 lines.append("")
+            image = (embed.get("image") or {}).get("url", "")
+            if image:
+                # Where Discord shows the picture; `ask --files DIR` writes it out.
+                lines.append(f"  [picture: {image.removeprefix('attachment://')}]")
             if embed.get("footer"):
                 lines.append(f"  [{embed['footer']['text']}]")
         if page.get("components"):

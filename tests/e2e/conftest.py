@@ -46,6 +46,10 @@ STOP_TIMEOUT = 8.0  # from SIGTERM to exit, before the helper kills the process 
 
 OWNER = P.owner()
 
+#: Every application command the bot publishes on a global sync (names as users see them).
+COMMANDS = {"who", "timeline", "deal", "quote", "search", "sources", "about", "admin", "ask",
+            "Check against the briefing"}
+
 
 # =============================================================================================
 # Small helpers shared by the test modules

@@ -1,0 +1,287 @@
+"""Answer a question from a snapshot's fact index: understand, rank, decide.
+
+`ask` is the one entry point: the router calls it for every plain question, from a DM, a
+mention, `/ask` or the command line. Follow-ups ("and the children?") are resolved against the
+same user's previous question through a `ConversationMemory` the caller owns.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import re
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from ..briefing.facts import Fact, FactIndex
+from .rank import (
+    ALSO_RATIO,
+    MAX_ALSO,
+    MIN_COVERAGE,
+    THRESHOLD,
+    Matcher,
+    Outcome,
+    Scored,
+    bm25_scores,
+    matcher_for,
+)
+from .understand import Question, understand
+from .words import terms
+
+FOLLOWUP_SECONDS = 300.0  # a follow-up refers to the question asked this recently
+MEMORY_USERS = 10_000  # conversations remembered at most (least recent forgotten)
+ABSTAIN = "The briefing's sources don't answer that."
+UNSETTLED = "The briefing's sources don't settle that."
+GENERIC_DISCREPANCY = frozenset({"~wrong", "~report", "~spell", "~mention"}) | terms("article") \
+    | terms("make") | terms("made")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a user asked last: the question as understood, and when."""
+
+    question: Question
+    at: float
+
+
+class ConversationMemory:
+    """The last question of each user, in memory only, for a few minutes.
+
+    Owned by whoever talks with users (the conversation cog, the CLI); the router only reads
+    and writes it. Nothing is written to disk.
+    """
+
+    def __init__(self, ttl: float = FOLLOWUP_SECONDS, limit: int = MEMORY_USERS,
+                 clock: collections.abc.Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self.clock = clock
+        self._turns: collections.OrderedDict[Hashable, Turn] = collections.OrderedDict()
+
+    def recall(self, user: Hashable) -> Question | None:
+        turn = self._turns.get(user)
+        if turn is None:
+            return None
+        if self.clock() - turn.at > self.ttl:
+            del self._turns[user]
+            return None
+        return turn.question
+
+    def remember(self, user: Hashable, question: Question) -> None:
+        self._turns[user] = Turn(question, self.clock())
+        self._turns.move_to_end(user)
+        while len(self._turns) > self.limit:
+            self._turns.popitem(last=False)
+
+    def forget(self, user: Hashable) -> None:
+        self._turns.pop(user, None)
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+
+def _merge(q: Question, last: Question) -> tuple[Question, list[tuple[str, frozenset[str]]],
+                                                 list[str]]:
+    """A follow-up read in the light of the previous question."""
+    kind = q.kind
+    if kind == "any" and not q.yesno:
+        kind = last.kind
+    entities = last.entities
+    extra_entities: list[str] = []
+    merged = dataclasses.replace(q, kind=kind, entities=q.entities)
+    extra = [(w, terms(w)) for w in last.words if w not in q.words]
+    # Carried over at half weight (see Matcher.rank): the new question's own words lead.
+    return merged, extra, [e for e in entities if e not in q.entities] + extra_entities
+
+
+async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None = None,
+              user: Hashable | None = None, synonyms: bool = True,
+              similarity: object | None = None, threshold: float = THRESHOLD,
+              min_coverage: float = MIN_COVERAGE) -> Outcome:
+    """Answer `text` (cleaned) from the index; remembers it for the user's follow-ups."""
+    matcher = matcher_for(index, synonyms=synonyms, similarity=similarity)
+    q = understand(text, matcher.names)
+    extra: list[tuple[str, frozenset[str]]] = []
+    extra_entities: list[str] = []
+    last = memory.recall(user) if memory is not None and user is not None else None
+    if last is not None and q.followup:
+        q, extra, extra_entities = _merge(q, last)
+    bm25 = await bm25_scores(index, q, synonyms)
+    ranked = matcher.rank(q, bm25, extra, extra_entities)
+    outcome = decide(matcher, q, ranked, threshold, min_coverage)
+    if memory is not None and user is not None and not outcome.abstained:
+        # Only an answered question is something to follow up on.
+        remembered = q if not extra else dataclasses.replace(
+            q, words=tuple(dict.fromkeys((*q.words, *(w for w, _ in extra)))))
+        memory.remember(user, remembered)
+    return outcome
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text, maxsplit=1)[0]
+
+
+def _closest(ranked: list[Scored], n: int = 3) -> list[Fact]:
+    return [s.fact for s in ranked if not s.fact.gap and s.score > 0.2][:n]
+
+
+def _also(q: Question, best: Scored, ranked: list[Scored]) -> list[Fact]:
+    subjects = set(q.entities) | {best.fact.subject}
+    out: list[Fact] = []
+    for s in ranked[1:]:
+        if s.score < ALSO_RATIO * best.score or len(out) >= MAX_ALSO:
+            break
+        if s.fact.gap or s.kind < 0.9:
+            continue
+        if q.entities and s.fact.subject not in subjects:
+            continue
+        out.append(s.fact)
+    return out
+
+
+def decide(m: Matcher, q: Question, ranked: list[Scored],
+           threshold: float = THRESHOLD, min_coverage: float = MIN_COVERAGE) -> Outcome:
+    """The answer for a ranked list: a fact, a verdict, a list, or an honest abstention."""
+    if not ranked:
+        return Outcome(q, ABSTAIN, True)
+    best = ranked[0]
+    qterms: set[str] = set().union(*(ts for _, ts in m.query_terms(q))) if q.words else set()
+    primary = set(m.index.primary.values())
+
+    if q.kind == "discrepancy" and not q.entities and not any(
+            not (ts & GENERIC_DISCREPANCY) for _, ts in m.query_terms(q)):
+        wrong = _severities(m, exclude="omission")
+        listed = [f for f in m.facts if f.id in wrong]
+        if listed:
+            lead = (f"The record corrects the article on {len(listed)} points: "
+                    + "; ".join(f.lead.rstrip(".") for f in listed) + ".")
+            return Outcome(q, lead, False, listed, confidence=best.score,
+                           listing="discrepancies")
+    if q.kind in ("omission", "also"):
+        # What only other reports tell: the article's omissions and the events it lacks.
+        listed = [f for f in m.facts if f.id in _severities(m, only="omission")]
+        listed += [f for f in m.facts if f.kind == "event" and f.id.endswith("#summary")
+                   and f.sources and not (f.sources & primary)]
+        if listed:
+            said = "; ".join(_first_sentence(f.lead).rstrip(".") for f in listed) + "."
+            lead = (f"The article leaves out what other reports add: {said}"
+                    if q.kind == "omission" else
+                    f"{'Yes: b' if q.yesno else 'B'}esides the exchange of prisoners itself, "
+                    f"other reports add: {said}")
+            return Outcome(q, lead, False, listed, confidence=best.score, listing="omissions")
+
+    hard_miss = q.kind in ("time", "duration", "age") and best.kind == 0.0
+    # The question names someone or something, and the best fact is about none of them.
+    elsewhere = bool(q.entities) and best.entities < 0.25
+    # A specific kind of answer (a date, a place, a quote ...) that no fact gives well enough.
+    wrong_kind = q.kind not in ("any", "choice") and not q.yesno and best.kind < 0.5
+    if (best.score < threshold or hard_miss or wrong_kind or best.coverage < min_coverage
+            or best.unknown or elsewhere):
+        return Outcome(q, ABSTAIN, True, closest=_closest(ranked), confidence=best.score)
+    if best.fact.gap:
+        return Outcome(q, f"{ABSTAIN} {best.fact.lead}", True, closest=_closest(ranked),
+                       confidence=best.score)
+    lead = best.fact.lead
+    verdict = None
+    if q.yesno:
+        if "articl" in qterms and "~mention" in qterms:
+            # "Does the article mention X": find X itself, then see who reports it.
+            about = tuple(w for w, ts in m.query_terms(q)
+                          if not ts & (terms("article") | terms("mention") | terms("say")))
+            if about:
+                again = m.rank(dataclasses.replace(q, words=about), {})
+                if again and again[0].score >= threshold:
+                    best = again[0]
+                    lead = best.fact.lead
+        if "articl" in qterms and "~mention" in qterms and best.fact.kind != "discrepancy":
+            if best.fact.sources and not best.fact.sources & primary:
+                verdict = "No, the article does not mention it; other reports do"
+            else:
+                verdict = "Yes"
+        else:
+            verdict = m.verdict(q, best)
+        if verdict is None:
+            return Outcome(q, UNSETTLED, True, closest=_closest(ranked), confidence=best.score)
+        if verdict.endswith("disputed") or verdict == "Disputed":
+            lead = lead.removeprefix("Disputed: ")
+        if best.fact.kind == "discrepancy" and verdict == "No" and best.fact.detail:
+            lead = f"{best.fact.detail[0].removeprefix('The article: ')} {lead}"
+        lead = f"{verdict}: {lead}"
+    return Outcome(q, lead, False, [best.fact], _also(q, best, ranked), verdict=verdict,
+                   confidence=best.score)
+
+
+def _severities(m: Matcher, *, only: str | None = None, exclude: str | None = None) -> set[str]:
+    """Ids of discrepancy facts by their severity (typo, imprecise, wrong, omission)."""
+    out = set()
+    for f in m.facts:
+        severity = next((t.removeprefix("severity-") for t in f.types
+                         if t.startswith("severity-")), None)
+        if severity is None:
+            continue
+        if (only is None or severity == only) and (exclude is None or severity != exclude):
+            out.add(f.id)
+    return out
+
+
+CHECK_THRESHOLD = 0.62  # a fact bears on a posted message above this score
+MAX_CHECKED = 5
+
+
+@dataclass(slots=True)
+class Check:
+    """What the briefing says about a posted message: corrections first, then claims, facts."""
+
+    text: str
+    corrections: list[tuple[str, Fact]] = dataclasses.field(default_factory=list)
+    claims: list[tuple[str, Fact]] = dataclasses.field(default_factory=list)
+    facts: list[Fact] = dataclasses.field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.corrections or self.claims or self.facts)
+
+
+async def check(index: FactIndex, text: str, *, synonyms: bool = True) -> Check:
+    """The facts, claims and corrections of the briefing that bear on a posted message.
+
+    A correction is shown where the message repeats the primary source's wording that the
+    record corrects ("250", "former president", "Marc Rubio"); a claim where the message
+    states what is only someone's claim; then the facts that match it best.
+    """
+    m = matcher_for(index, synonyms=synonyms)
+    q = dataclasses.replace(understand(text, m.names), kind="any", yesno=False)
+    result = Check(text)
+    if not q.words and not q.entities:
+        return result
+    qterms: set[str] = set().union(*(ts for _, ts in m.query_terms(q))) if q.words else set()
+    figures = {f"#{n.replace(',', '')}" for n in q.numbers} | {
+        n.replace(",", "") for n in q.numbers}
+    ranked = m.rank(q, await bm25_scores(index, q, synonyms))
+    for s in ranked:
+        f = s.fact
+        if f.kind == "discrepancy" and f.detail:
+            echo = (qterms | figures) & m.source_side.get(f.key, frozenset())
+            if echo and (set(q.entities) & f.entities or s.coverage >= 0.35):
+                said = f.detail[0].removeprefix("The article: ")
+                record = f.lead.split(": ", 1)[-1]
+                result.corrections.append((f"The record says: {record} The message follows "
+                                           f"the article: {said}", f))
+        elif (f.kind == "claim" and len(result.claims) < 2
+              and len((qterms & m.cores[f.key]) - m.name_terms - {"~say"}) >= 2):
+            status = ("reported as made without evidence" if "without evidence" in f.lead
+                      else "disputed" if f.lead.startswith("Disputed") else "attributed to them")
+            claimant = f.heading.removeprefix("Claim by ").split(" (")[0]
+            what = f.detail[0].split(": ", 1)[-1].rstrip(".")
+            if what.split(" ", 1)[0] in ("The", "Many", "A", "An", "With", "This"):
+                what = what[:1].lower() + what[1:]
+            result.claims.append((f"That {what} is {claimant}'s claim, {status}.", f))
+        elif (not f.gap and f.kind not in ("discrepancy", "claim") and len(result.facts) < 3
+              and s.score >= CHECK_THRESHOLD and s.coverage >= 0.3):
+            result.facts.append(f)
+    return result
+
+
+__all__ = ["ABSTAIN", "UNSETTLED", "Check", "ConversationMemory", "THRESHOLD", "ask", "check",
+           "decide"]
