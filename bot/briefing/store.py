@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from .names import Name, NameIndex
 from .readers.deals import DealReader
 from .readers.search import fts_query
 from .readers.sources import SourceReader
-from .records import EntityRef
+from .records import EntityRef, Story
 from .resolve import Resolver
 
 __all__ = ["Snapshot", "Store", "fts_query"]
@@ -65,11 +66,50 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
                 "JOIN entities e ON e.briefing_id = a.briefing_id AND e.id = a.entity_id "
                 "ORDER BY e.briefing_id, e.position, a.is_name DESC")
             names = NameIndex([Name(*row) for row in rows])
+            stories = tuple(Story(*row) for row in await conn.execute_fetchall(
+                "SELECT id, title, summary, version, updated FROM briefings ORDER BY position"))
             conn.row_factory = aiosqlite.Row
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, names, meta, sources, entities)
+        snap = cls(conn, names, meta, sources, entities)
+        snap.stories = stories
+        return snap
+
+    #: Every story (briefing) of the snapshot, in file order, whatever the view's scope.
+    stories: tuple[Story, ...] = ()
+    _views: dict[str, Snapshot] | None = None
+
+    def story(self, briefing_id: str | None) -> Snapshot:
+        """This snapshot seen through one story: every reader, the names and the fact index
+        keep that briefing's records only. None (or an unknown id) is the whole snapshot.
+
+        A view shares the connection and lives as long as the snapshot (answers are cached
+        per view, like per snapshot); it is never leased or closed on its own.
+        """
+        if briefing_id is None or self.scope is not None:
+            return self
+        if self._views is None:
+            self._views = {}
+        view = self._views.get(briefing_id)
+        if view is None:
+            if not any(s.id == briefing_id for s in self.stories):
+                return self
+            view = copy.copy(self)
+            view.scope = briefing_id
+            view.names = self.names.only(briefing_id)
+            view._entities = {k: v for k, v in self._entities.items() if k[0] == briefing_id}
+            view._facts = None
+            view._views = None
+            view.whole = self
+            self._views[briefing_id] = view
+        return view
+
+    whole: Snapshot | None = None  # the snapshot a story's view was taken from
+
+    def story_info(self, briefing_id: str | None) -> Story | None:
+        """The story with this id, or None."""
+        return next((s for s in self.stories if s.id == briefing_id), None)
 
     async def close(self) -> None:
         """Close the connection; the snapshot answers nothing after this."""
@@ -80,7 +120,10 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
     async def fact_index(self) -> FactIndex:
         """The snapshot's fact index (bot/briefing/facts.py), read on first use."""
         if self._facts is None:
-            self._facts = await FactIndex.load(self.conn)
+            if self.whole is not None and self.scope is not None:
+                self._facts = (await self.whole.fact_index()).only(self.scope)
+            else:
+                self._facts = await FactIndex.load(self.conn)
         return self._facts
 
 

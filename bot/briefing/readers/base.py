@@ -60,6 +60,15 @@ class SnapshotBase:
         self._sources = sources
         self._entities = entities
 
+    #: The one briefing (story) this view answers from; None reads every briefing.
+    scope: str | None = None
+
+    def _only(self, column: str = "briefing_id") -> tuple[str, tuple[str, ...]]:
+        """A WHERE condition keeping the rows of the scoped story (always true unscoped)."""
+        if self.scope is None:
+            return "1", ()
+        return f"{column} = ?", (self.scope,)
+
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """Every query of every reader goes through here."""
         return list(await self.conn.execute_fetchall(sql, params))
