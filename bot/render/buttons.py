@@ -10,8 +10,9 @@ x (the page position, a label) or o (open: Sources, Notes or a related question,
 ephemeral message). <story> is the story the answer came from (its id, or `=` and a digest
 of a long id), so a press re-asks within the same story. So a press is answered after a
 restart, after any time, with no view kept per message. An argument too long for Discord's
-100 characters is replaced by `#` and a digest; the full text then rides in the embed footer ("Asked: ...") of the message the button
-sits on, and a press reads it back from there, checked against the digest.
+100 characters is replaced by `#` and a digest; the full text then rides in the embed footer
+("Asked: ...") of the message the button sits on, and a press reads it back from there,
+checked against the digest.
 
 Pure: no discord import, so the renderers, the terminal and `ask --json` use it too.
 """

@@ -25,7 +25,8 @@ class SourceReader(SnapshotBase):
                            has_text=bool(r["has_text"]), cited=r["cited"]) for r in rows]
 
     async def briefings(self) -> list[BriefingInfo]:
-        """Every briefing (the scoped one only, in a story's view) with how many records of each kind it holds."""
+        """Every briefing (only the scoped one in a story's view) with how many records of each
+        kind it holds."""
         # The table names are our constants, never user text.
         counts = ", ".join(
             f"(SELECT count(*) FROM {table} t WHERE t.briefing_id = b.id) AS n_{table}"
