@@ -41,7 +41,10 @@ class Stories(commands.Cog):
     story = app_commands.Group(name="story", description="The stories the bot can answer about")
     follow = app_commands.Group(
         name="follow", description="Post what's new in a story to a channel",
-        default_permissions=discord.Permissions(manage_guild=True), guild_only=True)
+        default_permissions=discord.Permissions(manage_guild=True), guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(
+            guild=True, dm_channel=False, private_channel=False),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False))
 
     def __init__(self, bot: BriefingBot) -> None:
         self.bot = bot
@@ -220,6 +223,8 @@ class Stories(commands.Cog):
     @app_commands.command(name="unfollow", description="Stop posting a story's news to a channel")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.describe(story="The story", channel="The channel (default: here)")
     async def unfollow(self, interaction: discord.Interaction, story: str,
                        channel: discord.TextChannel | None = None) -> None:
