@@ -31,7 +31,7 @@ from .conftest import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 COMMANDS = {"who", "timeline", "deal", "quote", "search", "sources", "about", "admin", "ask",
-            "Check against the briefing"}
+            "Check against the briefing", "story", "follow", "unfollow"}
 GLOBAL_ROUTE = rf"^/applications/{P.APPLICATION_ID}/commands$"
 GUILD_ROUTE = rf"^/applications/{P.APPLICATION_ID}/guilds/{P.DEFAULT_GUILD_ID}/commands$"
 
@@ -71,6 +71,10 @@ def assert_every_command_everywhere(commands: list[Json]) -> None:
             assert command.get("contexts") == [0], command
             assert command.get("integration_types") == [0], command
             assert int(command.get("default_member_permissions") or 0) == 8, command
+            continue
+        if command["name"] in ("follow", "unfollow"):  # Manage Server, in servers
+            assert command.get("contexts") == [0], command
+            assert int(command.get("default_member_permissions") or 0) == 1 << 5, command
             continue
         assert sorted(command.get("contexts") or []) == [0, 1, 2], command
         assert sorted(command.get("integration_types") or []) == [0, 1], command
