@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question offline, as the bot would")
     ask.add_argument("text", nargs="*", help="a command word or a question, e.g. 'who Bukele'")
     ask.add_argument("--json", action="store_true", help="print the Discord message payloads")
+    ask.add_argument("--story", metavar="ID",
+                     help="answer from this story (an id or title from `/story list`); "
+                          "default: the story the question names, else the latest updated")
     ask.add_argument("--files", type=Path, metavar="DIR",
                      help="write the files the answer attaches (its pictures) into DIR")
     validate = sub.add_parser("validate", help="check briefing files; non-zero on any problem")
@@ -53,7 +56,8 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-async def _ask(settings: Settings, text: str, as_json: bool, files: Path | None = None) -> int:
+async def _ask(settings: Settings, text: str, as_json: bool, files: Path | None = None,
+               story: str | None = None) -> int:
     store = Store(settings.data_dir, settings.db_path)
     try:
         await store.open()
@@ -68,7 +72,7 @@ async def _ask(settings: Settings, text: str, as_json: bool, files: Path | None 
         print(f"error: {file_problem(exc)}", file=sys.stderr)
         return 1
     try:
-        ask = typed_ask(text)
+        ask = typed_ask(text, story)
         pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
     finally:
         await store.close()
@@ -147,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = _settings()
     if command == "ask":
-        return asyncio.run(_ask(settings, " ".join(args.text), args.json, args.files))
+        return asyncio.run(_ask(settings, " ".join(args.text), args.json, args.files,
+                                args.story))
     if command == "validate":
         return _validate(settings, args.files)
     if command == "misses":

@@ -313,7 +313,10 @@ async def _respond(snap: Snapshot, intent: Intent, arg: str, *, question: str) -
                     ephemeral=False)
             hits = await snap.search(arg)
             suggestions = () if hits else snap.resolve(arg).suggestions
-            return answers.search_answer(arg, hits, suggestions)
+            # Across several stories, each hit names the story it comes from.
+            titles = ({s.id: s.title for s in snap.stories}
+                      if snap.scope is None and len(snap.stories) > 1 else {})
+            return answers.search_answer(arg, hits, suggestions, stories=titles)
         case Intent.sources:
             return answers.sources_answer(await snap.sources())
         case Intent.claims:

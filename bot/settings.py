@@ -31,6 +31,7 @@ ENV_NAMES = {
     "dev_guild_id": "DEV_GUILD_ID",
     "data_dir": "DATA_DIR",
     "db_path": "DB_PATH",
+    "settings_path": "SETTINGS_PATH",
     "log_level": "LOG_LEVEL",
     "log_file": "LOG_FILE",
     "shard_count": "SHARD_COUNT",
@@ -81,6 +82,13 @@ class Settings(BaseModel):
     # Questions the briefing could not answer, kept for editors (text, time and count only).
     misses_enabled: bool = True
     misses_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+
+    settings_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+
+    @property
+    def settings_file(self) -> Path:
+        """The writable settings database: SETTINGS_PATH, else settings.sqlite3 beside DB_PATH."""
+        return self.settings_path or self.db_path.parent / "settings.sqlite3"
 
     @property
     def misses_file(self) -> Path:

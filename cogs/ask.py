@@ -19,6 +19,8 @@ from bot.discord_app.send import answer_interaction
 from bot.requests import answer_ask, typed_ask
 from bot.router import check_text
 
+from .utils.stories import STORY_HELP, defaults_of, story_choices
+
 CHECK_MENU = "Check against the briefing"
 
 
@@ -45,16 +47,24 @@ class Ask(commands.Cog):
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     @app_commands.command(name="ask", description="Ask the briefing a question in your own words")
-    @app_commands.describe(question="e.g. who brokered the exchange? how many Americans?")
+    @app_commands.describe(question="e.g. who brokered the exchange? how many Americans?",
+                           story=STORY_HELP)
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def ask(self, interaction: discord.Interaction,
-                  question: app_commands.Range[str, 1, 500]) -> None:
+                  question: app_commands.Range[str, 1, 500],
+                  story: str | None = None) -> None:
         memory, misses = conversation_memory(self.bot), miss_sink(self.bot)
-        ask = typed_ask(question)  # its buttons re-ask the question as a DM would
+        ask = typed_ask(question, story)  # its buttons re-ask the question as a DM would
+        defaults = await defaults_of(self.bot, interaction)
         await answer_interaction(interaction, lambda: answer_ask(
-            self.bot.store, ask, memory=memory, user=interaction.user.id, misses=misses),
-            ask=ask)
+            self.bot.store, ask, memory=memory, user=interaction.user.id, misses=misses,
+            defaults=defaults), ask=ask)
+
+    @ask.autocomplete("story")
+    async def ask_story(self, interaction: discord.Interaction,
+                        current: str) -> list[app_commands.Choice[str]]:
+        return story_choices(self.bot.store, current)
 
     async def check_message(self, interaction: discord.Interaction,
                             message: discord.Message) -> None:

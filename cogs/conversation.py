@@ -18,6 +18,8 @@ from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import reply_pages, send_notice
 from bot.requests import answer_ask, typed_ask
 
+from .utils.stories import defaults_of
+
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,8 @@ class Conversation(commands.Cog):
         try:
             ask = typed_ask(text)
             pages = await answer_ask(self.bot.store, ask, memory=self.memory,
-                                     user=message.author.id, misses=self.misses)
+                                     user=message.author.id, misses=self.misses,
+                                     defaults=await defaults_of(self.bot, message))
             await reply_pages(message, pages, ask=ask)
         except discord.HTTPException:
             log.exception("could not answer message %s", message.id)

@@ -537,9 +537,13 @@ async def test_admin_is_offered_only_to_server_administrators_in_servers(
     admin = commands["admin"]
     assert int(admin["default_member_permissions"]) == 8  # Administrator
     assert admin["contexts"] == [0] and admin["integration_types"] == [0]
+    # Following a story is for members who may manage the server, in servers only.
+    for name in ("follow", "unfollow"):
+        assert int(commands[name]["default_member_permissions"]) == 1 << 5  # Manage Server
+        assert commands[name]["contexts"] == [0], name
     # Every other command stays open to everyone, everywhere.
     for name, command in commands.items():
-        if name != "admin":
+        if name not in ("admin", "follow", "unfollow"):
             assert command.get("default_member_permissions") is None, name
             assert sorted(command["contexts"]) == [0, 1, 2], name
 

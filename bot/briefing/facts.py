@@ -113,10 +113,23 @@ class FactIndex:
             "SELECT id, primary_source FROM briefings")}
         return index
 
+    scope: str | None = None  # the one briefing this index holds, or None for all
+
+    def only(self, briefing_id: str) -> FactIndex:
+        """The facts of one briefing (a story's view), ranked among themselves only."""
+        index = FactIndex(self.conn, [f for f in self.facts if f.briefing_id == briefing_id],
+                          [a for a in self.aliases if a[1] == briefing_id],
+                          {k: v for k, v in self.kinds.items() if k[0] == briefing_id})
+        index.primary = {b: s for b, s in self.primary.items() if b == briefing_id}
+        index.scope = briefing_id
+        return index
+
     async def bm25(self, match: str, limit: int = 40) -> dict[tuple[str, str], float]:
         """FTS5 relevance of the facts matching `match` (a safe MATCH expression), higher is
         better; lead and questions weigh more than the supporting words."""
+        only = "" if self.scope is None else " AND briefing_id = ?"
+        story = () if self.scope is None else (self.scope,)
         rows = await self.conn.execute_fetchall(
             "SELECT briefing_id, fact_id, bm25(fact_search, 4.0, 1.0, 3.0) FROM fact_search "
-            "WHERE fact_search MATCH ? ORDER BY 3 LIMIT ?", (match, limit))
+            f"WHERE fact_search MATCH ?{only} ORDER BY 3 LIMIT ?", (match, *story, limit))
         return {(bid, fid): -score for bid, fid, score in rows}

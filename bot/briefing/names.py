@@ -71,6 +71,14 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self._names)
 
+    def only(self, briefing_id: str) -> NameIndex:
+        """The names of one briefing (a story's own index, for answers scoped to it)."""
+        return NameIndex([n for n in self._names if n.briefing_id == briefing_id])
+
+    def briefings_named(self, text: str) -> set[str]:
+        """The briefings that hold an entity named exactly `text`."""
+        return {n.briefing_id for n in self.exact(text)}
+
     def exact(self, text: str) -> list[Name]:
         key = fold(text)
         lo = bisect.bisect_left(self._sorted_keys, key)

@@ -169,6 +169,7 @@ class SearchHit:
     title: str
     snippet: str
     citations: tuple[Citation, ...] = ()
+    briefing_id: str = ""  # the story the hit comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,17 @@ class SourceView:
     reliability: str
     has_text: bool
     cited: int  # how many citations rest on it, directly or as a reporter
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One briefing as a story people choose: kept in memory by every snapshot."""
+
+    id: str
+    title: str
+    summary: str
+    version: str
+    updated: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import sqlite3
 import threading
@@ -38,7 +39,7 @@ from .names import MAX_CHOICES, Name, NameIndex
 from .readers.deals import DealReader
 from .readers.search import fts_query
 from .readers.sources import SourceReader
-from .records import EntityRef
+from .records import EntityRef, Story
 from .resolve import Resolver
 from .text import fold
 
@@ -72,6 +73,24 @@ class _Keyed(Mapping[tuple[str, str], V]):
         if value is None:
             raise KeyError(key)
         return value
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        raise TypeError("rows are looked up by key, not listed")
+
+    def __len__(self) -> int:
+        raise TypeError("rows are looked up by key, not counted")
+
+
+class _OneBriefing(Mapping[tuple[str, str], V]):
+    """A keyed mapping seen through one briefing: other briefings' keys are not there."""
+
+    def __init__(self, whole: Mapping[tuple[str, str], V], briefing_id: str) -> None:
+        self._whole, self._briefing_id = whole, briefing_id
+
+    def __getitem__(self, key: tuple[str, str]) -> V:
+        if key[0] != self._briefing_id:
+            raise KeyError(key)
+        return self._whole[key]
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         raise TypeError("rows are looked up by key, not listed")
@@ -115,6 +134,14 @@ class _Names:
     def best_close(self, text: str, cutoff: float = 88.0) -> Name | None:
         return self.index.best_close(text, cutoff)
 
+    def only(self, briefing_id: str) -> NameIndex:
+        """The names of one briefing (a story's own index)."""
+        return self.index.only(briefing_id)
+
+    def briefings_named(self, text: str) -> set[str]:
+        """The briefings that hold an entity named exactly `text`."""
+        return {n.briefing_id for n in self.exact(text)}
+
     def __len__(self) -> int:
         return len(self.index)
 
@@ -154,6 +181,8 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
                 keys, lock, "SELECT id, name, kind, briefing_id FROM entities "
                             "WHERE briefing_id = ? AND id = ?", lambda r: EntityRef(*r))
             names = _Names(keys, lock)
+            stories = tuple(Story(*row) for row in keys.execute(
+                "SELECT id, title, summary, version, updated FROM briefings ORDER BY position"))
         except BaseException:
             await conn.close()
             if keys is not None:
@@ -161,7 +190,43 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
             raise
         snap = cls(conn, names, meta, sources, entities)  # type: ignore[arg-type]
         snap._keys = keys
+        snap.stories = stories
         return snap
+
+    #: Every story (briefing) of the snapshot, in file order, whatever the view's scope.
+    stories: tuple[Story, ...] = ()
+    _views: dict[str, Snapshot] | None = None
+
+    def story(self, briefing_id: str | None) -> Snapshot:
+        """This snapshot seen through one story: every reader, the names and the fact index
+        keep that briefing's records only. None (or an unknown id) is the whole snapshot.
+
+        A view shares the connection and lives as long as the snapshot (answers are cached
+        per view, like per snapshot); it is never leased or closed on its own.
+        """
+        if briefing_id is None or self.scope is not None:
+            return self
+        if self._views is None:
+            self._views = {}
+        view = self._views.get(briefing_id)
+        if view is None:
+            if not any(s.id == briefing_id for s in self.stories):
+                return self
+            view = copy.copy(self)
+            view.scope = briefing_id
+            view.names = self.names.only(briefing_id)
+            view._entities = _OneBriefing(self._entities, briefing_id)
+            view._facts = None
+            view._views = None
+            view.whole = self
+            self._views[briefing_id] = view
+        return view
+
+    whole: Snapshot | None = None  # the snapshot a story's view was taken from
+
+    def story_info(self, briefing_id: str | None) -> Story | None:
+        """The story with this id, or None."""
+        return next((s for s in self.stories if s.id == briefing_id), None)
 
     async def close(self) -> None:
         """Close the connection; the snapshot answers nothing after this."""
@@ -174,7 +239,10 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
     async def fact_index(self) -> FactIndex:
         """The snapshot's fact index (bot/briefing/facts.py), read on first use."""
         if self._facts is None:
-            self._facts = await FactIndex.load(self.conn)
+            if self.whole is not None and self.scope is not None:
+                self._facts = (await self.whole.fact_index()).only(self.scope)
+            else:
+                self._facts = await FactIndex.load(self.conn)
         return self._facts
 
 

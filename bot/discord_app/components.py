@@ -79,7 +79,7 @@ async def press(interaction: discord.Interaction, target: Press) -> None:
     if arg is None:
         await send_notice(interaction, "Ask again", LOST)
         return
-    ask = Ask(target.intent, arg)
+    ask = Ask(target.intent, arg, target.story)
     store = getattr(interaction.client, "store", None)
     if store is None:
         return

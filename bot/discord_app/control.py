@@ -248,6 +248,7 @@ class Control:
                      report.records, report.seconds)
             result.update(data_version=report.content_hash, briefings=report.briefings,
                           records=report.records)
+            self.bot.dispatch("briefing_reloaded")  # changes and follows (cogs/stories.py)
         if what in ("cogs", "all"):
             cogs = await operations.reload_cogs(self.bot)
             result["cogs"] = cogs.reloaded

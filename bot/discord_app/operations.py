@@ -67,6 +67,7 @@ async def reload_data(bot: BriefingBot) -> list[Payload]:
                               "the previous data is still being served.")
     log.info("data reloaded: %d briefing(s), %d records in %.2fs", report.briefings,
              report.records, report.seconds)
+    bot.dispatch("briefing_reloaded")  # what changed, and the followers told (cogs/stories.py)
     return message_answer(
         "Data reloaded",
         f"{report.briefings} briefing(s), {report.records} records, built in "

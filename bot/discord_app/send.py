@@ -80,10 +80,13 @@ async def answer_interaction(interaction: discord.Interaction,
 
 
 async def answer_command(interaction: discord.Interaction, store: Store, intent: Intent,
-                         arg: str | None = None) -> None:
-    """Answer a slash command: the router's answer from the store, through the send path."""
-    ask = command_ask(intent, arg)
-    await answer_interaction(interaction, lambda: answer_ask(store, ask), ask=ask)
+                         arg: str | None = None, *, story: str | None = None,
+                         defaults: Sequence[tuple[str, str]] = ()) -> None:
+    """Answer a slash command: the router's answer from the store, through the send path,
+    from `story` if given, else as the `defaults` of where it was asked choose."""
+    ask = command_ask(intent, arg, story)
+    await answer_interaction(interaction, lambda: answer_ask(store, ask, defaults=defaults),
+                             ask=ask)
 
 
 async def reply_pages(message: discord.Message, pages: Sequence[Payload],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..briefing.records import (
     BriefingInfo,
@@ -334,14 +334,17 @@ KIND_LABEL = {"entity": "Who", "event": "Event", "quote": "Quote", "claim": "Cla
 
 
 def search_answer(query: str, hits: Sequence[SearchHit],
-                  suggestions: Sequence[EntityRef] = ()) -> list[Payload]:
+                  suggestions: Sequence[EntityRef] = (),
+                  stories: Mapping[str, str] | None = None) -> list[Payload]:
+    """Search hits, best first; with `stories` (id -> title), each hit names its story."""
     title = f"Search: {echo(query)}"
     if not hits:
         return not_found_answer(query, suggestions, what="results")
     foot = Footnotes()
     sections = [
         Section(f"{KIND_LABEL.get(h.kind, h.kind)}: {h.title}",
-                [fact(h.snippet, foot.mark(h.citations))])
+                ([f"-# 📰 {clip(stories.get(h.briefing_id, h.briefing_id), 100)}"]
+                 if stories else []) + [fact(h.snippet, foot.mark(h.citations))])
         for h in hits
     ]
     return card(Answer(title=title, colour=Colour.search,

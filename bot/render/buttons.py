@@ -3,14 +3,16 @@
 A button's custom_id names the request (intent and argument), the page it leads to, the
 person whose message it sits on and the data version the answer came from:
 
-    bb1:<view><role>:<owner>:<version>:<page>:<intent>:<arg>
+    bb1:<view><role>:<owner>:<version>:<page>:<intent>[.<story>]:<arg>
 
 view is c (the card), s (its Sources) or n (its Notes); role is b/n (previous/next page),
 x (the page position, a label) or o (open: Sources, Notes or a related question, as a new
-ephemeral message). So a press is answered after a restart, after any time, with no view kept
-per message. An argument too long for Discord's 100 characters is replaced by `#` and a
-digest; the full text then rides in the embed footer ("Asked: ...") of the message the button
-sits on, and a press reads it back from there, checked against the digest.
+ephemeral message). <story> is the story the answer came from (its id, or `=` and a digest
+of a long id), so a press re-asks within the same story. So a press is answered after a
+restart, after any time, with no view kept per message. An argument too long for Discord's
+100 characters is replaced by `#` and a digest; the full text then rides in the embed footer
+("Asked: ...") of the message the button sits on, and a press reads it back from there,
+checked against the digest.
 
 Pure: no discord import, so the renderers, the terminal and `ask --json` use it too.
 """
@@ -29,12 +31,16 @@ CUSTOM_ID = 100  # Discord's limit
 TYPED = "typed"  # the intent of a typed question (a DM, a mention): answered by parsing arg
 ASKED = "Asked: "
 DIGEST = 10  # hex characters of sha256
+# A story id longer than STORY_ID rides as `=` and STORY_DIGEST hex characters of its sha256,
+# so the story costs at most 8 characters of the 100 and leaves room for the argument.
+STORY_ID = 7
+STORY_DIGEST = 6
 
 CARD, SOURCES, NOTES = "c", "s", "n"
 BACK, POSITION, NEXT, OPEN = "b", "x", "n", "o"
 
 _FIELDS = (r":(?P<owner>\d{1,20}):(?P<version>[0-9a-f]{0,16}):(?P<page>\d{1,4})"
-           r":(?P<intent>[a-z_]{1,16}):(?P<arg>.*)")
+           r":(?P<intent>[a-z_]{1,16})(?:\.(?P<story>[a-z0-9=-]{1,8}))?:(?P<arg>.*)")
 
 
 def template(views: str, roles: str) -> str:
@@ -51,6 +57,19 @@ class Ask:
 
     intent: str
     arg: str = ""
+    story: str = ""  # the story asked within ("" = chosen as for a new question)
+
+
+def story_token(story: str) -> str:
+    """How a custom id carries a story id: itself, or `=` and a digest when it is long."""
+    if len(story) <= STORY_ID:
+        return story
+    return "=" + hashlib.sha256(story.encode("utf-8")).hexdigest()[:STORY_DIGEST]
+
+
+def story_matches(token: str, story: str) -> bool:
+    """Whether a custom id's story token stands for `story`."""
+    return bool(token) and story_token(story) == token
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +84,19 @@ class Press:
     intent: str
     arg: str | None  # None when only the digest fits; see `recover`
     digest: str = ""
+    story: str = ""  # a story token (see `story_token`), "" on buttons of older answers
 
     @property
     def ask(self) -> Ask | None:
-        return None if self.arg is None else Ask(self.intent, self.arg)
+        return None if self.arg is None else Ask(self.intent, self.arg, self.story)
 
 
 def digest(arg: str) -> str:
     return hashlib.sha256(arg.encode("utf-8")).hexdigest()[:DIGEST]
+
+
+def _intent(ask: Ask) -> str:
+    return f"{ask.intent}.{story_token(ask.story)}" if ask.story else ask.intent
 
 
 def fits(ask: Ask, owner: int, version: str) -> bool:
@@ -80,13 +104,13 @@ def fits(ask: Ask, owner: int, version: str) -> bool:
 
     Decided for the longest page number, so every button of a message agrees.
     """
-    head = f"{PREFIX}:cx:{owner}:{version}:9999:{ask.intent}:"
+    head = f"{PREFIX}:cx:{owner}:{version}:9999:{_intent(ask)}:"
     return not ask.arg.startswith("#") and len(head) + len(ask.arg) <= CUSTOM_ID
 
 
 def encode(view: str, role: str, owner: int, version: str, page: int, ask: Ask) -> str:
     """A custom_id of at most 100 characters; a long argument becomes its digest."""
-    head = f"{PREFIX}:{view}{role}:{owner}:{version}:{page}:{ask.intent}:"
+    head = f"{PREFIX}:{view}{role}:{owner}:{version}:{page}:{_intent(ask)}:"
     if not fits(ask, owner, version):
         return f"{head}#{digest(ask.arg)}"
     return head + ask.arg
@@ -102,7 +126,7 @@ def decode(custom_id: str) -> Press | None:
     if arg is not None and arg.startswith("#"):
         arg, hashed = None, match["arg"][1:]
     return Press(match["view"], match["role"], int(match["owner"]), match["version"],
-                 int(match["page"]), match["intent"], arg, hashed)
+                 int(match["page"]), match["intent"], arg, hashed, match["story"] or "")
 
 
 def recover(footer: str | None, press: Press) -> str | None:
@@ -129,6 +153,8 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
 
     Returns a new payload; the rendered pages, shared between callers, are not modified.
     """
+    if pages.story and not ask.story:  # buttons re-ask within the story the answer came from
+        ask = Ask(ask.intent, ask.arg, pages.story)
     total = len(pages)
     index = max(0, min(index, total - 1))
     page = dict(pages[index])
@@ -151,8 +177,9 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
         rows.append({"type": 1, "components": row})
     if view == CARD and pages.related:
         rows.append({"type": 1, "components": [
-            _button(r.label, encode(CARD, OPEN, owner, version, 1, Ask(r.intent, r.arg)))
-            for r in pages.related[:5] if fits(Ask(r.intent, r.arg), owner, version)]})
+            _button(r.label, encode(CARD, OPEN, owner, version, 1,
+                                    Ask(r.intent, r.arg, ask.story)))
+            for r in pages.related[:5] if fits(Ask(r.intent, r.arg, ask.story), owner, version)]})
     page["components"] = rows
     if not fits(ask, owner, version) and page.get("embeds"):
         embed = dict(page["embeds"][0])

@@ -98,12 +98,13 @@ class Pages(list[Payload]):
     notes: tuple[Note, ...] = ()
     related: tuple[Related, ...] = ()
     version: str = ""  # the data version they were rendered from, set by the surface
+    story: str = ""  # the story they come from ("" for every story), set by the surface
 
     def replaced(self, payloads: list[Payload]) -> Pages:
         """Other payloads (e.g. a first page with a picture) for the same answer's buttons."""
         pages = Pages(payloads)
-        pages.citations, pages.notes, pages.related, pages.version = (
-            self.citations, self.notes, self.related, self.version)
+        pages.citations, pages.notes, pages.related, pages.version, pages.story = (
+            self.citations, self.notes, self.related, self.version, self.story)
         return pages
 
     @classmethod

@@ -43,6 +43,8 @@ def to_text(pages: Sequence[dict[str, Any]], width: int = 88) -> str:
         if page.get("content"):
             lines.extend(_wrap(page["content"], "", width))
         for embed in page.get("embeds", []):
+            if (embed.get("author") or {}).get("name"):
+                lines.append(_plain(embed["author"]["name"]))  # the story the answer is from
             title = _plain(embed.get("title", ""))
             lines += [title, "═" * min(len(title), width)]
             if embed.get("description"):

@@ -48,7 +48,7 @@ OWNER = P.owner()
 
 #: Every application command the bot publishes on a global sync (names as users see them).
 COMMANDS = {"who", "timeline", "deal", "quote", "search", "sources", "about", "admin", "ask",
-            "Check against the briefing"}
+            "Check against the briefing", "story", "follow", "unfollow"}
 
 
 # =============================================================================================

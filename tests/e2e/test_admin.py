@@ -71,6 +71,10 @@ def assert_every_command_everywhere(commands: list[Json]) -> None:
             assert command.get("integration_types") == [0], command
             assert int(command.get("default_member_permissions") or 0) == 8, command
             continue
+        if command["name"] in ("follow", "unfollow"):  # Manage Server, in servers
+            assert command.get("contexts") == [0], command
+            assert int(command.get("default_member_permissions") or 0) == 1 << 5, command
+            continue
         assert sorted(command.get("contexts") or []) == [0, 1, 2], command
         assert sorted(command.get("integration_types") or []) == [0, 1], command
         assert command.get("default_member_permissions") is None, command

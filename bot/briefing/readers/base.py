@@ -52,13 +52,22 @@ class SnapshotBase:
     """The connection and what a snapshot holds in memory: metadata, sources, entity refs."""
 
     def __init__(self, conn: aiosqlite.Connection, names: NameIndex, meta: dict[str, str],
-                 sources: dict[Key, dict[str, Any]], entities: dict[Key, EntityRef]) -> None:
+                 sources: Mapping[Key, dict[str, Any]], entities: Mapping[Key, EntityRef]) -> None:
         super().__init__()
         self.conn = conn
         self.names = names
         self.meta = meta
         self._sources = sources
         self._entities = entities
+
+    #: The one briefing (story) this view answers from; None reads every briefing.
+    scope: str | None = None
+
+    def _only(self, column: str = "briefing_id") -> tuple[str, tuple[str, ...]]:
+        """A WHERE condition keeping the rows of the scoped story (always true unscoped)."""
+        if self.scope is None:
+            return "1", ()
+        return f"{column} = ?", (self.scope,)
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """Every query of every reader goes through here."""

@@ -15,17 +15,20 @@ class DealReader(SnapshotBase):
 
     async def deals(self) -> list[DealView]:
         """Every deal, one per briefing that records one."""
-        deals = await self._rows("SELECT * FROM deals ORDER BY briefing_id")
+        only, story = self._only()
+        deals = await self._rows(f"SELECT * FROM deals WHERE {only} ORDER BY briefing_id", story)
         if not deals:
             return []
         # Every deal is answered, so each part table is read whole and grouped by deal here.
         members = _by_deal(await self._rows(
-            "SELECT briefing_id, deal_id, entity_id, relation FROM deal_entities "
-            "ORDER BY briefing_id, deal_id, relation, position"))
+            f"SELECT briefing_id, deal_id, entity_id, relation FROM deal_entities WHERE {only} "
+            "ORDER BY briefing_id, deal_id, relation, position", story))
         transfers = _by_deal(await self._rows(
-            "SELECT * FROM transfers ORDER BY briefing_id, deal_id, position"))
+            f"SELECT * FROM transfers WHERE {only} ORDER BY briefing_id, deal_id, position",
+            story))
         lines = _by_deal(await self._rows(
-            "SELECT * FROM deal_lines ORDER BY briefing_id, deal_id, kind, position"))
+            f"SELECT * FROM deal_lines WHERE {only} ORDER BY briefing_id, deal_id, kind, position",
+            story))
         records = [*keys_of(deals), *(k for rows in transfers.values() for k in keys_of(rows))]
         ev = await self._evidence(
             [*records, *((ln["briefing_id"], ln["evidence_key"])

@@ -51,11 +51,12 @@ class EntityReader(StatementReader, EventReader):
 
     async def entities(self) -> list[EntitySummary]:
         """Every entity with its role titles, grouped by briefing and kind."""
+        only, story = self._only("e.briefing_id")
         rows = await self._rows(
             "SELECT e.briefing_id, e.id, e.description, group_concat(r.title, '; ') AS roles "
             "FROM entities e LEFT JOIN roles r ON r.briefing_id = e.briefing_id "
-            "AND r.entity_id = e.id GROUP BY e.briefing_id, e.id "
-            "ORDER BY e.briefing_id, e.kind, e.position")
+            f"AND r.entity_id = e.id WHERE {only} GROUP BY e.briefing_id, e.id "
+            "ORDER BY e.briefing_id, e.kind, e.position", story)
         return [EntitySummary(ref=self._entities[(r["briefing_id"], r["id"])],
                               description=r["description"],
                               roles=tuple(r["roles"].split("; ")) if r["roles"] else ())

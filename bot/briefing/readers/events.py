@@ -22,7 +22,9 @@ class EventReader(SnapshotBase):
 
     async def _event_rows(self, actor: EntityRef | None) -> list[aiosqlite.Row]:
         if actor is None:
-            return await self._rows("SELECT * FROM events ORDER BY briefing_id, ord, position")
+            only, story = self._only()
+            return await self._rows(
+                f"SELECT * FROM events WHERE {only} ORDER BY briefing_id, ord, position", story)
         return await self._rows(
             "SELECT DISTINCT ev.* FROM events ev JOIN event_entities x ON x.briefing_id = "
             "ev.briefing_id AND x.event_id = ev.id WHERE ev.briefing_id = ? AND "

@@ -54,6 +54,7 @@ class SearchReader(SnapshotBase):
         """
         rows: list[aiosqlite.Row] = []
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+        only, story = self._only()
         for loose in (False, True) if any_term else (False,):
             match = fts_query(text, any_term=loose)
             if match is None:
@@ -63,9 +64,9 @@ class SearchReader(SnapshotBase):
             rows = await self._rows(
                 "SELECT kind, ref_id, briefing_id, name, "
                 "snippet(search, 2, '**', '**', '…', 24) AS snip, body "
-                f"FROM search WHERE search MATCH ?{kind_filter} "
+                f"FROM search WHERE search MATCH ?{kind_filter} AND {only} "
                 "ORDER BY bm25(search, 10.0, 5.0, 1.0) LIMIT ?",
-                (match, *kinds, max(1, min(limit, MAX_HITS))))
+                (match, *kinds, *story, max(1, min(limit, MAX_HITS))))
             if rows:
                 break
         cites = await self._citations((r["briefing_id"], r["ref_id"]) for r in rows)
@@ -75,7 +76,7 @@ class SearchReader(SnapshotBase):
             hits.append(SearchHit(kind=r["kind"], ref_id=r["ref_id"], title=r["name"],
                                   snippet=snippet.strip(),
                                   citations=cites.get((r["briefing_id"], r["ref_id"], "support"),
-                                                      ())))
+                                                      ()), briefing_id=r["briefing_id"]))
         return hits
 
     async def _entity_hits(self, text: str, limit: int) -> list[aiosqlite.Row]:
@@ -83,6 +84,7 @@ class SearchReader(SnapshotBase):
         match = fts_query(text)
         if match is None:
             return []
+        only, story = self._only()
         return await self._rows(
             "SELECT ref_id, briefing_id FROM search WHERE search MATCH ? AND kind = 'entity' "
-            "ORDER BY bm25(search, 10.0, 5.0, 1.0) LIMIT ?", (match, limit))
+            f"AND {only} ORDER BY bm25(search, 10.0, 5.0, 1.0) LIMIT ?", (match, *story, limit))

@@ -14,22 +14,26 @@ class SourceReader(SnapshotBase):
 
     async def sources(self) -> list[SourceView]:
         """Every source, with how many citations rest on it directly or as a reporter."""
+        only, story = self._only("s.briefing_id")
         rows = await self._rows(
             "SELECT s.*, (SELECT count(*) FROM evidence e WHERE e.briefing_id = s.briefing_id "
             "AND (e.source_id = s.id OR instr(char(31) || e.reported_by || char(31), "
             "char(31) || s.id || char(31)) > 0)) AS cited "
-            "FROM sources s ORDER BY s.briefing_id, s.position")
+            f"FROM sources s WHERE {only} ORDER BY s.briefing_id, s.position", story)
         return [SourceView(id=r["id"], title=r["title"], publisher=r["publisher"], date=r["date"],
                            url=r["url"], reliability=r["reliability"],
                            has_text=bool(r["has_text"]), cited=r["cited"]) for r in rows]
 
     async def briefings(self) -> list[BriefingInfo]:
-        """Every briefing with how many records of each kind it holds."""
+        """Every briefing (only the scoped one in a story's view) with how many records of each
+        kind it holds."""
         # The table names are our constants, never user text.
         counts = ", ".join(
             f"(SELECT count(*) FROM {table} t WHERE t.briefing_id = b.id) AS n_{table}"
             for table in COUNTED)
-        rows = await self._rows(f"SELECT b.*, {counts} FROM briefings b ORDER BY b.position")
+        only, story = self._only("b.id")
+        rows = await self._rows(
+            f"SELECT b.*, {counts} FROM briefings b WHERE {only} ORDER BY b.position", story)
         return [BriefingInfo(id=r["id"], title=r["title"], summary=r["summary"],
                              version=r["version"], updated=r["updated"],
                              primary_source=r["primary_source"],

@@ -24,9 +24,10 @@ class StatementReader(SnapshotBase):
 
     async def claims(self) -> list[ClaimView]:
         """Every claim with its status and the citations for and against it."""
+        only, story = self._only("c.briefing_id")
         rows = await self._rows(
             "SELECT c.* FROM claims c JOIN briefings b ON b.id = c.briefing_id "
-            "ORDER BY b.position, c.position")
+            f"WHERE {only} ORDER BY b.position, c.position", story)
         keys = keys_of(rows)
         return self._claim_views(rows, await self._evidence(keys, keys))
 
@@ -36,7 +37,9 @@ class StatementReader(SnapshotBase):
             return await self._rows(
                 f"SELECT * FROM quotes WHERE briefing_id = ? AND speaker_id IN "
                 f"({','.join('?' * len(speakers))}) ORDER BY position", (bid, *speakers))
-        return await self._rows("SELECT * FROM quotes ORDER BY briefing_id, position")
+        only, story = self._only()
+        return await self._rows(
+            f"SELECT * FROM quotes WHERE {only} ORDER BY briefing_id, position", story)
 
     def _quote_views(self, rows: list[aiosqlite.Row], ev: Evidence) -> list[QuoteView]:
         out = []

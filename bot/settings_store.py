@@ -1,0 +1,203 @@
+"""The writable settings: story defaults, the stories' version history and who follows what.
+
+A file of its own (SETTINGS_PATH, by default var/settings.sqlite3 beside DB_PATH), never
+rebuilt, so settings survive restarts and data reloads. Its schema is a list of numbered
+migrations applied in order at start (`PRAGMA user_version` says how far a file has got).
+Callers see the `SettingsStore` protocol only, so a Redis implementation on the control
+plane's client can stand in later; `SQLiteSettings` is the one there is.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+HISTORY = 10  # versions (and changes) kept per story
+FAILURES_BEFORE_STOP = 3  # failed posts in a row before a follow stops being tried
+
+MIGRATIONS: Sequence[str] = (
+    # 1: story defaults per channel, server and (in DMs) user
+    """CREATE TABLE defaults(scope TEXT NOT NULL, target INTEGER NOT NULL, story TEXT NOT NULL,
+           set_by INTEGER, set_at REAL NOT NULL, PRIMARY KEY(scope, target));""",
+    # 2: each story's last versions (their facts, to compare the next one with) and changes
+    """CREATE TABLE versions(story TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT NOT NULL,
+           digest TEXT NOT NULL, facts TEXT NOT NULL, at REAL NOT NULL,
+           PRIMARY KEY(story, seq));
+       CREATE TABLE changes(id INTEGER PRIMARY KEY AUTOINCREMENT, story TEXT NOT NULL,
+           old_version TEXT NOT NULL, new_version TEXT NOT NULL, digest TEXT NOT NULL,
+           body TEXT NOT NULL, at REAL NOT NULL, UNIQUE(story, digest));""",
+    # 3: follows (a channel told of a story's changes) and what was posted, once per change
+    """CREATE TABLE follows(guild INTEGER NOT NULL, channel INTEGER NOT NULL,
+           story TEXT NOT NULL, set_by INTEGER, failures INTEGER NOT NULL DEFAULT 0,
+           last_error TEXT, stopped INTEGER NOT NULL DEFAULT 0, at REAL NOT NULL,
+           PRIMARY KEY(channel, story));
+       CREATE TABLE posts(channel INTEGER NOT NULL, story TEXT NOT NULL,
+           change_id INTEGER NOT NULL, at REAL NOT NULL,
+           PRIMARY KEY(channel, story, change_id));""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    guild: int
+    channel: int
+    story: str
+    failures: int = 0
+    last_error: str = ""
+    stopped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: int
+    story: str
+    old_version: str
+    new_version: str
+    body: dict[str, Any]
+    at: float
+
+
+class SettingsStore(Protocol):
+    """What the bot keeps between restarts (see the module's docstring)."""
+
+    async def defaults_for(self, *, channel: int | None, guild: int | None,
+                           user: int | None) -> list[tuple[str, str]]: ...
+    async def set_default(self, scope: str, target: int, story: str, by: int) -> None: ...
+    async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None: ...
+    async def record_version(self, story: str, version: str, digest: str,
+                             facts: dict[str, Any]) -> None: ...
+    async def record_change(self, story: str, old: str, new: str, digest: str,
+                            body: dict[str, Any]) -> int | None: ...
+    async def changes(self, story: str, limit: int = 1) -> list[Change]: ...
+    async def follow(self, guild: int, channel: int, story: str, by: int) -> None: ...
+    async def unfollow(self, channel: int, story: str) -> bool: ...
+    async def follows(self, *, guild: int | None = None,
+                      story: str | None = None) -> list[Follow]: ...
+    async def claim_post(self, channel: int, story: str, change_id: int) -> bool: ...
+    async def post_result(self, channel: int, story: str, error: str | None) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SQLiteSettings:
+    """`SettingsStore` on an SQLite file (aiosqlite), migrated on `open`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, path: Path) -> SQLiteSettings:
+        """Open (creating it and its folder if needed) and migrate the settings file."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path)
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA busy_timeout=5000")  # several processes may share it
+            (done,) = await (await conn.execute("PRAGMA user_version")).fetchone() or (0,)
+            for number, sql in enumerate(MIGRATIONS[done:], start=done + 1):
+                await conn.executescript(f"BEGIN; {sql} PRAGMA user_version = {number}; COMMIT;")
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self.conn.execute_fetchall(sql, params))
+
+    async def _do(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = await self.conn.execute(sql, params)
+        await self.conn.commit()
+        return cursor.rowcount
+
+    async def defaults_for(self, *, channel: int | None, guild: int | None,
+                           user: int | None) -> list[tuple[str, str]]:
+        """(where, story id) in the order they count: channel, server, user."""
+        wanted = [(scope, target) for scope, target in
+                  (("channel", channel), ("server", guild), ("user", user)) if target]
+        out = []
+        for scope, target in wanted:
+            rows = await self._all("SELECT story FROM defaults WHERE scope = ? AND target = ?",
+                                   (scope, target))
+            if rows:
+                out.append((scope, rows[0][0]))
+        return out
+
+    async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
+        await self._do("INSERT OR REPLACE INTO defaults VALUES (?, ?, ?, ?, ?)",
+                       (scope, target, story, by, time.time()))
+
+    async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(version, digest, facts) of the story's last recorded version, or None."""
+        rows = await self._all("SELECT version, digest, facts FROM versions WHERE story = ? "
+                               "ORDER BY seq DESC LIMIT 1", (story,))
+        return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+
+    async def record_version(self, story: str, version: str, digest: str,
+                             facts: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO versions SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM versions "
+            "WHERE story = ?", (story, version, digest, json.dumps(facts), time.time(), story))
+        await self.conn.execute(
+            "DELETE FROM versions WHERE story = ? AND seq <= (SELECT max(seq) FROM versions "
+            "WHERE story = ?) - ?", (story, story, HISTORY))
+        await self.conn.commit()
+
+    async def record_change(self, story: str, old: str, new: str, digest: str,
+                            body: dict[str, Any]) -> int | None:
+        """Keep a change; None when this very change was recorded already (another process)."""
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO changes(story, old_version, new_version, digest, body, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (story, old, new, digest, json.dumps(body), time.time()))
+        added = cursor.lastrowid if cursor.rowcount else None
+        await self.conn.execute(
+            "DELETE FROM changes WHERE story = ? AND id NOT IN (SELECT id FROM changes "
+            "WHERE story = ? ORDER BY id DESC LIMIT ?)", (story, story, HISTORY))
+        await self.conn.commit()
+        return added
+
+    async def changes(self, story: str, limit: int = 1) -> list[Change]:
+        """The story's latest changes, newest first."""
+        return [Change(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in await self._all(
+            "SELECT id, story, old_version, new_version, body, at FROM changes WHERE story = ? "
+            "ORDER BY id DESC LIMIT ?", (story, limit))]
+
+    async def follow(self, guild: int, channel: int, story: str, by: int) -> None:
+        """Follow (again): a stopped follow starts afresh."""
+        await self._do("INSERT OR REPLACE INTO follows(guild, channel, story, set_by, at) "
+                       "VALUES (?, ?, ?, ?, ?)", (guild, channel, story, by, time.time()))
+
+    async def unfollow(self, channel: int, story: str) -> bool:
+        return await self._do("DELETE FROM follows WHERE channel = ? AND story = ?",
+                              (channel, story)) > 0
+
+    async def follows(self, *, guild: int | None = None,
+                      story: str | None = None) -> list[Follow]:
+        rows = await self._all(
+            "SELECT guild, channel, story, failures, coalesce(last_error, ''), stopped "
+            "FROM follows WHERE (? IS NULL OR guild = ?) AND (? IS NULL OR story = ?) "
+            "ORDER BY at", (guild, guild, story, story))
+        return [Follow(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    async def claim_post(self, channel: int, story: str, change_id: int) -> bool:
+        """True once per (channel, story, change): whoever claims it posts it."""
+        return await self._do("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?)",
+                              (channel, story, change_id, time.time())) > 0
+
+    async def post_result(self, channel: int, story: str, error: str | None) -> None:
+        """Count a failed post (stopping after FAILURES_BEFORE_STOP), or clear the count."""
+        if error is None:
+            await self._do("UPDATE follows SET failures = 0, last_error = NULL "
+                           "WHERE channel = ? AND story = ?", (channel, story))
+            return
+        await self._do(
+            "UPDATE follows SET failures = failures + 1, last_error = ?, "
+            "stopped = (failures + 1 >= ?) WHERE channel = ? AND story = ?",
+            (error[:200], FAILURES_BEFORE_STOP, channel, story))
