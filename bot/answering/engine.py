@@ -156,7 +156,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
         listed = [f for f in m.facts if f.id in wrong]
         if listed:
             lead = (f"The record corrects the article on {len(listed)} points: "
-                    + "; ".join(f.lead.rstrip(".") for f in listed) + ".")
+                    + "; ".join(_correction(f) for f in listed) + ".")
             return Outcome(q, lead, False, listed, confidence=best.score,
                            listing="discrepancies")
     if q.kind in ("omission", "also"):
@@ -302,6 +302,13 @@ def dated(f: Fact, lead: str) -> str:
     if sep:  # the date goes with the event's own sentence, the first
         return f"{first} ({when}). {rest}"
     return f"{first.rstrip('.')} ({when})."
+
+
+def _correction(f: Fact) -> str:
+    """A discrepancy's correction in a clause, for a list of them: the record's version up to
+    its first pause ("His name is Marco Rubio"); the card and Notes give the rest."""
+    record = f.lead.split(": ", 1)[-1]
+    return _lower_start(re.split(r"; |: ", record, maxsplit=1)[0].rstrip(". "))
 
 
 def corrected(f: Fact) -> str:
