@@ -75,7 +75,9 @@ async def test_ask_answers_who_brokered_it_in_its_first_sentence(harness: Harnes
     answer = await ask(harness, "who brokered it?", **CONTEXTS[context])
     assert answer.type == 4 and not answer.ephemeral
     assert all(b in lead(answer) for b in brokers), lead(answer)
-    assert "> “" in answer.text(), "the answer carries its citation"
+    assert re.search(r"\[\d+\]", lead(answer)), "the answer carries its citation markers"
+    labels = [b.get("label") for b in answer.buttons]
+    assert "Sources" in labels, "the cited sentences are one press away"
 
 
 @pytest.mark.parametrize("context", CONTEXTS)

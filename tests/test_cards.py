@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.answering.engine import ABSTAIN, check
 from bot.briefing.records import Citation, Note
 from bot.briefing.store import Snapshot, Store
 from bot.render.buttons import CARD, TYPED, Ask, decode, encode, recover, stamp
@@ -20,9 +21,10 @@ from bot.render.cards import CARD_BUDGET, MAX_FIELDS
 from bot.render.pages import Answer, Pages, Section, embed_size, paginate
 from bot.render.terminal import to_text
 from bot.requests import respond_to
+from bot.router import CHECK_INPUT, check_text, clean
 from tests.briefing_data import collapse
 from tests.discord_limits import assert_valid, plain, texts
-from tests.reachable import reach
+from tests.reachable import markers, reach
 
 Views = Callable[[Snapshot], Awaitable[Any]]
 
@@ -63,14 +65,6 @@ async def _speaker(snap: Snapshot, name: str) -> Any:
             [c for c in entity.claims if c.claimant == entity.ref])
 
 
-async def _transfers_to(snap: Snapshot, receiver: str) -> Any:
-    return [t for d in await snap.deals() for t in d.transfers if t.receiver.name == receiver]
-
-
-async def _event(snap: Snapshot, word: str) -> Any:
-    return [e for e in await snap.timeline() if e.id == word]
-
-
 # (what the member asks, the records behind today's answer)
 COMMANDS: dict[str, tuple[Ask, Views]] = {
     "who Bukele": (Ask("who", "Bukele"), lambda s: _entity(s, "Bukele")),
@@ -86,21 +80,12 @@ COMMANDS: dict[str, tuple[Ask, Views]] = {
     "search": (Ask("search", "Alien Enemies"), lambda s: s.search("Alien Enemies")),
     "sources": (Ask("sources"), lambda s: s.sources()),
     "about": (Ask("about"), lambda s: s.briefings()),
-    "how many": (Ask(TYPED, "how many prisoners were sent to Venezuela?"),
-                 lambda s: _transfers_to(s, "Venezuela")),
-    "which law": (Ask(TYPED, "which law was used?"),
-                  lambda s: _legal_basis(s)),
-    "when": (Ask(TYPED, "when was the exchange?"), lambda s: _event(s, "exchange")),
 }
 
 
 async def _timeline_of(snap: Snapshot, name: str) -> Any:
     entity = await _entity(snap, name)
     return await snap.timeline(entity.ref)
-
-
-async def _legal_basis(snap: Snapshot) -> Any:
-    return [d.legal_basis for d in await snap.deals()]
 
 
 async def answer(store: Store, ask: Ask) -> tuple[Pages, Any]:
@@ -146,6 +131,123 @@ async def test_every_citation_and_note_of_todays_answer_is_reachable(store: Stor
     for note in pages.notes:
         assert note.topic in noted
         assert collapse(note.source_says) in noted and collapse(note.record_says) in noted
+
+
+# ------------------------------------------------------------------ questions and checks
+
+# Plain questions (answered, abstained, listed) and posted messages checked against the
+# briefing: what each is about, and the text.
+QUESTIONS = {
+    "how many": "how many prisoners were sent to Venezuela?",
+    "which law": "which law was used?",
+    "when": "when was the exchange?",
+    "who brokered": "who brokered it",
+    "a figure and its correction": "is the 250 figure right",
+    "a disputed claim": "did bukelle say they were tren de aragua",
+    "the article's mistakes": "what did the article get wrong",
+    "what it leaves out": "what does the article leave out",
+    "abstains": "how old is maduro",
+    "abstains, closest": "which airline flew the plane?",
+}
+CHECKS = {
+    "a count the record corrects": "El Salvador sent 250 Venezuelans back home",
+    "a claim presented as fact": "they were all tren de aragua gang members",
+    "a misspelt name": "Marc Rubio praised Bukele",
+}
+
+
+def engine_records(facts: list[Any], sources: list[Any]) -> tuple[set[tuple[str, str]],
+                                                                   set[str]]:
+    """Every citation (source title, sentence) and note id of the engine's facts: their
+    citations, their notes (and the record's citation of each), a discrepancy itself."""
+    titles = {src.id: src.title for src in sources}
+    cites: set[tuple[str, str]] = set()
+    notes: set[str] = set()
+    for f in facts:
+        for c in f.citations:
+            cites.add((titles[c.source_id], collapse(c.sentence)))
+        for n in f.notes:
+            notes.add(n.id)
+            if n.record_cite is not None:
+                cites.add((titles[n.record_cite.source_id], collapse(n.record_cite.sentence)))
+        if f.kind == "discrepancy":
+            notes.add(f.id)
+    return cites, notes
+
+
+async def question_card(store: Store, case: str) -> tuple[Pages, list[Any], Ask | None]:
+    """The card of a question or a check, and the engine's facts behind it."""
+    if case in QUESTIONS:
+        ask = Ask(TYPED, QUESTIONS[case])
+        async with store.snapshot() as snap:
+            pages, outcome = await respond_to(snap, ask)
+        assert outcome is not None, "a plain question, answered by the engine"
+        return pages, [*outcome.facts, *outcome.also, *outcome.closest], ask
+    async with store.snapshot() as snap:
+        result = await check(await snap.fact_index(), clean(CHECKS[case], limit=CHECK_INPUT))
+    checked = await check_text(store, CHECKS[case])
+    assert isinstance(checked, Pages), "a check is a card, with what its buttons open"
+    facts = [f for _, f in result.corrections] + [f for _, f in result.claims] + result.facts
+    assert facts, "the check finds something"
+    return checked, facts, None
+
+
+CASES = [*QUESTIONS, *CHECKS]
+LISTS = {"the article's mistakes", "what it leaves out"}  # answers that list several points
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_a_question_or_checks_first_page_is_a_short_card(store: Store, case: str) -> None:
+    pages, _, ask = await question_card(store, case)
+    first = stamp(pages, 0, ask=ask, owner=2**63, version=pages.version) if ask else pages[0]
+    assert_valid([first])
+    embed = first["embeds"][0]
+    assert embed_size(embed) + len(first.get("content") or "") <= CARD_BUDGET, embed_size(embed)
+    assert len(embed.get("fields", [])) <= MAX_FIELDS
+    assert embed.get("description"), "a direct answer leads the card"
+    assert "> “" not in texts(list(pages)), "no source sentence is quoted on the card"
+    if case.startswith("abstains"):
+        assert embed["description"].replace("**", "").startswith(ABSTAIN)
+    elif case in LISTS:
+        assert markers(texts([first])), "each point listed carries its markers"
+    elif pages.citations:
+        head = embed["description"].split("\n", 1)[0]
+        assert markers(head), "the direct answer carries its markers"
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_every_citation_and_note_of_the_engines_answer_is_reachable(store: Store,
+                                                                          case: str) -> None:
+    pages, facts, _ = await question_card(store, case)
+    async with store.snapshot() as snap:
+        expected_cites, expected_notes = engine_records(facts, await snap.sources())
+    reached = await reach(store, pages)
+    shown: set[tuple[str, str]] = set()
+    for page in reached.sources:
+        for item in page["embeds"][0].get("fields", []):
+            title = item["name"].split("] ", 1)[1]
+            sentence, _ = reached.footnote(int(item["name"][1:].split("]")[0]))
+            shown.add((plain(title), collapse(sentence)))
+    assert {(plain(t), s) for t, s in expected_cites} <= shown
+    assert len(shown) == len(pages.citations), "each sentence once"
+    assert {n.id for n in pages.notes} >= expected_notes, "every note is in Notes"
+    noted = plain(texts(reached.notes))
+    for note in pages.notes:
+        assert note.topic in noted and collapse(note.record_says) in noted
+    # Every marker on the card points to a footnote the Sources pages show.
+    numbers = {n for page in reached.card for n in markers(texts([page]))}
+    assert numbers <= set(range(1, len(pages.citations) + 1))
+
+
+async def test_a_discrepancy_is_a_one_line_flag_and_whole_in_notes(store: Store) -> None:
+    """'who brokered it': the deal's note on political prisoners is flagged in one line."""
+    pages, facts, _ = await question_card(store, "who brokered")
+    (note,) = {n.id: n for f in facts for n in f.notes}.values()
+    flags = [line for line in texts(list(pages)).split("\n") if line.startswith("📌")]
+    assert len(flags) == 1 and len(flags[0]) <= 200, flags
+    assert collapse(note.record_says) not in collapse(texts(list(pages))), "the note is in Notes"
+    reached = await reach(store, pages)
+    assert collapse(note.source_says) in plain(texts(reached.notes))
 
 
 @pytest.mark.parametrize("command", ["who Bukele", "timeline", "search"])

@@ -14,7 +14,7 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from ..briefing.facts import Fact, FactIndex
+from ..briefing.facts import Fact, FactIndex, FactNote
 from .rank import (
     ALSO_RATIO,
     MAX_ALSO,
@@ -25,9 +25,10 @@ from .rank import (
     Scored,
     bm25_scores,
     matcher_for,
+    numbers_in,
 )
 from .understand import Question, understand
-from .words import terms
+from .words import bag, terms
 
 FOLLOWUP_SECONDS = 300.0  # a follow-up refers to the question asked this recently
 MEMORY_USERS = 10_000  # conversations remembered at most (least recent forgotten)
@@ -155,7 +156,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
         listed = [f for f in m.facts if f.id in wrong]
         if listed:
             lead = (f"The record corrects the article on {len(listed)} points: "
-                    + "; ".join(f.lead.rstrip(".") for f in listed) + ".")
+                    + "; ".join(_correction(f) for f in listed) + ".")
             return Outcome(q, lead, False, listed, confidence=best.score,
                            listing="discrepancies")
     if q.kind in ("omission", "also"):
@@ -182,7 +183,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
     if best.fact.gap:
         return Outcome(q, f"{ABSTAIN} {best.fact.lead}", True, closest=_closest(ranked),
                        confidence=best.score)
-    lead = best.fact.lead
+    lead = answering_sentence(m, q, best.fact)
     verdict = None
     if q.yesno:
         if "articl" in qterms and "~mention" in qterms:
@@ -193,7 +194,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                 again = m.rank(dataclasses.replace(q, words=about), {})
                 if again and again[0].score >= threshold:
                     best = again[0]
-                    lead = best.fact.lead
+                    lead = answering_sentence(m, q, best.fact)
         if "articl" in qterms and "~mention" in qterms and best.fact.kind != "discrepancy":
             if best.fact.sources and not best.fact.sources & primary:
                 verdict = "No, the article does not mention it; other reports do"
@@ -206,10 +207,139 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
         if verdict.endswith("disputed") or verdict == "Disputed":
             lead = lead.removeprefix("Disputed: ")
         if best.fact.kind == "discrepancy" and verdict == "No" and best.fact.detail:
-            lead = f"{best.fact.detail[0].removeprefix('The article: ')} {lead}"
+            lead = corrected(best.fact)
         lead = f"{verdict}: {lead}"
+    lead = with_record(m, q, best.fact, lead)
     return Outcome(q, lead, False, [best.fact], _also(q, best, ranked), verdict=verdict,
                    confidence=best.score)
+
+
+# ---------------------------------------------------------------- lead sentences
+#
+# The first sentence of an answer is what a member reads; these rules make it the one that
+# answers. Each holds for any briefing: none looks at a question's exact wording.
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+_COMMON_START = frozenset("the a an his her its their this these that it he she they".split())
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text.strip()) if s]
+
+
+def _lower_start(text: str) -> str:
+    """A sentence continuing another: 'His name is ...' -> 'his name is ...' (names kept)."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first.lower() in _COMMON_START else text
+
+
+def _weight(m: Matcher, ts: frozenset[str]) -> float:
+    known = [m.idf[t] for t in ts if t in m.idf]
+    return max(known) if known else 0.0
+
+
+def _held(m: Matcher, qterms: list[tuple[str, frozenset[str]]],
+          text: str) -> tuple[int, float]:
+    """How many of the question's words `text` holds, and their share by rarity."""
+    have = bag(text, m.synonyms) | {f"#{n}" for n in numbers_in(text)}
+    total = sum(_weight(m, ts) for _, ts in qterms)
+    found = [ts for _, ts in qterms if ts & have]
+    return len(found), (sum(_weight(m, ts) for ts in found) / total if total else 0.0)
+
+
+def _question_terms(m: Matcher, q: Question) -> list[tuple[str, frozenset[str]]]:
+    return [*m.query_terms(q), *m.number_terms(q)]
+
+
+def _named(sentence: str) -> str:
+    """The name a statement opens with ("Reuters (reliability: high): ..." -> "Reuters
+    (reliability: high)"), or "" when it opens otherwise."""
+    depth = 0
+    for i, ch in enumerate(sentence[:120]):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "." and depth == 0:
+            return ""
+        if ch == ":" and depth == 0:
+            return sentence[:i] if sentence[i + 1:i + 2] == " " and i >= 2 else ""
+    return ""
+
+
+def answering_sentence(m: Matcher, q: Question, f: Fact) -> str:
+    """The fact's statement, led by the one sentence of it that holds more of what was asked.
+
+    A fact's statement often opens with what it is about ("Bukele first offers a prisoner
+    swap.") and gives the detail asked for later ("The article says he 'previously proposed
+    a humanitarian exchange' ..."): the answer leads with the sentence holding more of the
+    question's words, under the name the statement opens with ("Reuters: its early figure
+    ..."), so a pronoun never stands alone. An event's answer says when it happened, where
+    the sources date it. The card shows the whole statement beside it: nothing is dropped.
+    """
+    lead = f.lead
+    sentences = _sentences(lead)
+    qterms = _question_terms(m, q)
+    if len(sentences) > 1 and qterms:
+        held = [_held(m, qterms, s) for s in sentences]
+        best = max(range(len(sentences)), key=lambda i: (held[i], -i))
+        if held[best][0] > held[0][0]:
+            named = _named(sentences[0])
+            lead = sentences[best]
+            if named and named not in lead:
+                lead = f"{named}: {_lower_start(lead)}"
+            return lead  # a later sentence: the event's date belongs with its first
+    return dated(f, lead)
+
+
+def dated(f: Fact, lead: str) -> str:
+    """An event's statement with its date in its first sentence, when the sources give one
+    (a place or a date fact of the event answers its own question and is left as it is)."""
+    if f.kind != "event" or "event" not in f.types:
+        return lead
+    when = next((d.removeprefix("When: ") for d in f.detail if d.startswith("When: ")), "")
+    first, sep, rest = lead.strip().partition(". ")
+    if not when or when == "not dated" or when in first:
+        return lead
+    when = when.replace(" (", "; ").replace(")", "")  # one pair of brackets, not two
+    if sep:  # the date goes with the event's own sentence, the first
+        return f"{first} ({when}). {rest}"
+    return f"{first.rstrip('.')} ({when})."
+
+
+def _correction(f: Fact) -> str:
+    """A discrepancy's correction in a clause, for a list of them: the record's version up to
+    its first pause ("His name is Marco Rubio"); the card and Notes give the rest."""
+    record = f.lead.split(": ", 1)[-1]
+    return _lower_start(re.split(r"; |: ", record, maxsplit=1)[0].rstrip(". "))
+
+
+def corrected(f: Fact) -> str:
+    """A discrepancy as one sentence, the record's version first, then what the article
+    says: the figure and its correction together."""
+    record = f.lead.split(": ", 1)[-1].rstrip(". ")
+    said = f.detail[0].removeprefix("The article: ").rstrip(". ")
+    return f"{record}; {_lower_start(said)}."
+
+
+RECORD_BEARS = 0.5  # share of the question's words a note must hold to lead beside the fact
+
+
+def _bears(m: Matcher, q: Question, n: FactNote) -> bool:
+    """Whether a correction note concerns what was asked: it holds a figure of the question,
+    or at least half of the question's words (by rarity)."""
+    text = f"{n.topic}. {n.record_says}"
+    figures = {x.replace(",", "") for x in q.numbers} & numbers_in(text)
+    return bool(figures) or _held(m, _question_terms(m, q), text)[1] >= RECORD_BEARS
+
+
+def with_record(m: Matcher, q: Question, f: Fact, lead: str) -> str:
+    """The lead, with the record's version beside it in the same sentence when one of the
+    fact's notes corrects or completes it on the point asked ("...; the record: 252 were
+    sent ..."), so a member never reads the article's figure without its correction."""
+    for n in f.notes:
+        record = n.record_says.strip()
+        if not record or " ".join(record.split()) in " ".join(lead.split()) or not _bears(m, q, n):
+            continue
+        lead = f"{lead.rstrip('. ')}; the record: {_lower_start(record.rstrip('. '))}."
+    return lead
 
 
 def _severities(m: Matcher, *, only: str | None = None, exclude: str | None = None) -> set[str]:

@@ -117,6 +117,11 @@ class Outcome:
         return list(seen.values())
 
 
+def numbers_in(text: str) -> set[str]:
+    """The figures a text gives (digits or number words), without thousands separators."""
+    return _numbers(text)
+
+
 def _numbers(text: str) -> set[str]:
     found = {n.replace(",", "") for n in _NUMBER.findall(text)}
     for word in tokens(text):
@@ -432,4 +437,4 @@ async def bm25_scores(index: FactIndex, q: Question, synonyms: bool) -> dict[tup
 
 
 __all__ = ["Matcher", "Outcome", "Scored", "THRESHOLD", "bm25_scores", "matcher_for",
-           "understand"]
+           "numbers_in", "understand"]

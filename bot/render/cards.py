@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..briefing.facts import FactCite, FactNote
 from ..briefing.records import Citation, Note, SourceView
 from .pages import (
     FIELD_NAME,
@@ -144,6 +145,7 @@ def footnote_pages(pages: Pages, sources: Sequence[SourceView], title: str) -> P
     """
     sections = []
     for number, c in enumerate(pages.citations, start=1):
+        c = complete(c, sources)
         source = _source_of(c, sources)
         bits = [c.publisher]
         if source is not None and source.date:
@@ -179,7 +181,7 @@ def _add_links(payload: Payload, cites: Sequence[Citation],
         head = item["name"].split("]", 1)[0].lstrip("[")
         if not head.isdigit() or not 0 < int(head) <= len(cites):
             continue
-        c = cites[int(head) - 1]
+        c = complete(cites[int(head) - 1], sources)
         cited = [_source_of(c, sources)] + [s for s in sources if s.publisher in c.reported_by]
         for source in cited:
             address = link(source.url) if source is not None else None
@@ -189,6 +191,43 @@ def _add_links(payload: Payload, cites: Sequence[Citation],
         payload["components"] = [{"type": 1, "components": [
             {"type": 2, "style": 5, "label": clip(name, 80), "url": url}
             for url, name in list(urls.items())[:5]]}]
+
+
+# ---------------------------------------------------------------------------- the fact index
+
+
+def from_fact(c: FactCite) -> Citation:
+    """A citation of the fact index (the answers to questions) as the cards number it.
+
+    The index keeps the sentence and its attribution as shown ("AP, reporting NPR"); the
+    source's title, publisher and reliability are filled in from the source list when the
+    Sources pages are built (`complete`), so the footnote reads like every other answer's.
+    """
+    head, _, reporters = c.origin.partition(", reporting ")
+    return Citation(source_id=c.source_id, source_title=head, publisher=head, reliability="",
+                    quote=c.sentence, sentence=c.sentence,
+                    reported_by=tuple(r for r in reporters.split(", ") if r))
+
+
+def from_fact_note(n: FactNote, source_side: Sequence[FactCite] = ()) -> Note:
+    """A note of the fact index as the cards flag it: the record's side carries its citation,
+    the article's side those given (the sentences of the fact it corrects)."""
+    return Note(id=n.id, topic=n.topic, severity=n.severity, source_says=n.source_says,
+                source_citations=tuple(from_fact(c) for c in source_side),
+                record_says=n.record_says,
+                record_citations=(from_fact(n.record_cite),) if n.record_cite else ())
+
+
+def complete(c: Citation, sources: Sequence[SourceView]) -> Citation:
+    """A citation with its source's title, publisher and reliability from the source list,
+    when it came from the fact index without them; any other citation is returned as is."""
+    if c.reliability:
+        return c
+    source = next((s for s in sources if s.id == c.source_id), None)
+    if source is None:
+        return c
+    return replace(c, source_title=source.title, publisher=source.publisher,
+                   reliability=source.reliability)
 
 
 def note_pages(pages: Pages, title: str) -> Pages:
@@ -218,5 +257,5 @@ def card_title(pages: Sequence[Payload]) -> str:
     return str(embeds[0].get("title", "Answer")) if embeds else "Answer"
 
 
-__all__ = ["CARD_BUDGET", "FIELDS_PER_PAGE", "Footnotes", "card", "card_title", "fact",
-           "footnote_pages", "note_pages", "origin"]
+__all__ = ["CARD_BUDGET", "FIELDS_PER_PAGE", "Footnotes", "card", "card_title", "complete",
+           "fact", "footnote_pages", "from_fact", "from_fact_note", "note_pages", "origin"]
