@@ -26,7 +26,7 @@ from .briefing.text import fold
 from .render import answers
 from .render.attachments import deal_pages, timeline_pages
 from .render.cache import AnswerCache
-from .render.pages import Payload
+from .render.pages import Pages, Payload, Related
 from .render.question import check_answer, question_answer
 
 MAX_INPUT = 500  # characters of a question we read; the rest cannot change the answer
@@ -224,15 +224,18 @@ async def answer_question(snap: Snapshot, question: str, *,
 
 async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Payload]
                              ) -> list[Payload]:
-    """An answer about the deal (a transfer, its brokers, its parties) carries the deal card,
-    as /deal does."""
+    """An answer about the deal (a transfer, its brokers, its parties) carries the deal picture,
+    as /deal does; one about a transfer also a "Deal" button, as the how-many card has."""
     if outcome.abstained or not outcome.facts or outcome.facts[0].kind not in ("transfer",
                                                                                  "deal"):
         return pages
     top = outcome.facts[0]
     for deal in await snap.deals():
         if top.id.partition("#")[0] == deal.id or any(t.id == top.id for t in deal.transfers):
-            return await deal_pages(snap.meta, pages, deal)
+            pictured = await deal_pages(snap.meta, pages, deal)
+            if isinstance(pictured, Pages) and top.kind == "transfer":
+                pictured.related = (*pictured.related, Related("Deal", "deal"))
+            return pictured
     return pages
 
 

@@ -523,6 +523,8 @@ async def test_every_member_command_is_offered_in_servers_dms_and_group_dms_for_
     assert set(commands) >= {"who", "timeline", "deal", "quote", "search", "sources", "about",
                              "admin"}
     del commands["admin"]  # owners only: see tests/test_faults.py
+    for name in ("follow", "unfollow"):  # a server's channels, for its managers
+        assert commands.pop(name)["contexts"] == [0], name
     for name, data in commands.items():
         assert sorted(data["contexts"]) == [0, 1, 2], name
         assert sorted(data["integration_types"]) == [0, 1], name
