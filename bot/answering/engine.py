@@ -330,6 +330,11 @@ def _bears(m: Matcher, q: Question, n: FactNote) -> bool:
     return bool(figures) or _held(m, _question_terms(m, q), text)[1] >= RECORD_BEARS
 
 
+def _adds_nothing(m: Matcher, q: Question, record: str, lead: str) -> bool:
+    have = bag(lead, m.synonyms)
+    return all(ts & have for _, ts in _question_terms(m, q) if ts & bag(record, m.synonyms))
+
+
 def with_record(m: Matcher, q: Question, f: Fact, lead: str) -> str:
     """The lead, with the record's version beside it in the same sentence when one of the
     fact's notes corrects or completes it on the point asked ("...; the record: 252 were
@@ -338,6 +343,9 @@ def with_record(m: Matcher, q: Question, f: Fact, lead: str) -> str:
         record = n.record_says.strip()
         if not record or " ".join(record.split()) in " ".join(lead.split()) or not _bears(m, q, n):
             continue
+        figures = numbers_in(record)
+        if figures and figures <= numbers_in(lead) and _adds_nothing(m, q, record, lead):
+            continue  # the lead already gives the record's figures, on the point asked
         lead = f"{lead.rstrip('. ')}; the record: {_lower_start(record.rstrip('. '))}."
     return lead
 

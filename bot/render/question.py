@@ -20,7 +20,7 @@ from ..answering.rank import Outcome
 from ..briefing.facts import Fact, FactCite
 from ..briefing.records import Note
 from .cards import Footnotes, card, fact, from_fact, from_fact_note
-from .pages import Answer, Colour, Pages, Payload, Section, clip, paginate
+from .pages import Answer, Colour, Pages, Payload, Related, Section, clip, paginate
 
 BADGE = {"disputed": "⚠️ **Disputed claim**", "attributed": "🗣️ **Attributed claim**"}
 SEVERITY_TYPE = "severity-"
@@ -98,20 +98,30 @@ def flags(facts: Iterable[Fact], foot: Footnotes, *, shown: str = "") -> list[st
 
 
 def statement(f: Fact, foot: Footnotes, *, lead: str = "") -> list[str]:
-    """A fact in full, with its markers: its statement (unless the answer above is exactly
-    it), the details it adds, and any claim badge inline."""
-    lines = []
+    """A fact in full, with its markers: its statement (unless the answer above says it),
+    the details it adds, and any claim badge inline. A quote is shown word for word, with
+    who said it and how (translated, in a post ...)."""
     badge = _badge(f)
-    said = _flat(lead)
+    said = _flat(lead).casefold()
+    fact_marks = marks(f, foot)
+    if f.kind == "quote":
+        words = " ".join(d for d in f.detail if not d.startswith("-# "))
+        return [fact(words or f.lead, fact_marks)]
     text = f.lead.removeprefix("Disputed: ")
     if badge:
         text = f"{badge}: {text}"
-    if _flat(f.lead) != said.removeprefix("Yes: ").removeprefix("No: ") or badge:
-        lines.append(fact(text, marks(f, foot)))
-    else:
-        foot.mark(from_fact(c) for c in f.citations)  # numbered: the answer's markers
-    known = _flat(f.lead) + " " + said
-    lines += [d for d in f.detail if _flat(d) not in known and not d.startswith("-# ")]
+    own = _flat(f.lead.split(": ", 1)[-1] if f.kind == "discrepancy" else f.lead)
+    lines = []
+    if own.rstrip(". ").casefold() not in said or badge:
+        lines.append(fact(text, fact_marks))
+    known = (_flat(f.lead) + " " + said).casefold()
+    for d in f.detail:
+        # A discrepancy's two sides ("The article: ...", "The record: ...") are in Notes.
+        bare = _flat(d.removeprefix("The article: ").removeprefix("The record: "))
+        if bare.rstrip(". ").casefold() not in known and not d.startswith("-# "):
+            lines.append(d)
+    if lines and not lines[0].endswith(fact_marks):
+        lines[0] = fact(lines[0], fact_marks)  # the fact's markers stay beside it
     return lines
 
 
@@ -185,8 +195,10 @@ def question_answer(outcome: Outcome, asked: str) -> Pages:
             _note_of(f, foot)
             lines += flags([f], foot)
         sections.append(Section("Also in the briefing", lines))
+    # An answer about the exchange's transfers leads on to the deal, as the /deal answers do.
+    related = (Related("Deal", "deal"),) if top.kind in ("transfer", "deal") else ()
     return card(Answer(title=title, colour=Colour.person if named else Colour.search,
-                       intro="\n".join(intro), sections=sections), foot)
+                       intro="\n".join(intro), sections=sections, related=related), foot)
 
 
 def check_answer(result: Check) -> Pages:
