@@ -20,7 +20,7 @@ from ..answering.rank import Outcome
 from ..briefing.facts import Fact, FactCite
 from ..briefing.records import Note
 from .cards import Footnotes, card, fact, from_fact, from_fact_note
-from .pages import Answer, Colour, Pages, Payload, Related, Section, clip, paginate
+from .pages import Answer, Colour, Pages, Payload, Section, clip, paginate
 
 BADGE = {"disputed": "⚠️ **Disputed claim**", "attributed": "🗣️ **Attributed claim**"}
 SEVERITY_TYPE = "severity-"
@@ -195,10 +195,9 @@ def question_answer(outcome: Outcome, asked: str) -> Pages:
             _note_of(f, foot)
             lines += flags([f], foot)
         sections.append(Section("Also in the briefing", lines))
-    # An answer about the exchange's transfers leads on to the deal, as the /deal answers do.
-    related = (Related("Deal", "deal"),) if top.kind in ("transfer", "deal") else ()
+    # The Deal button of an answer about a transfer is added by the router, with the picture.
     return card(Answer(title=title, colour=Colour.person if named else Colour.search,
-                       intro="\n".join(intro), sections=sections, related=related), foot)
+                       intro="\n".join(intro), sections=sections), foot)
 
 
 def check_answer(result: Check) -> Pages:
