@@ -112,10 +112,14 @@ def embed_problems(embeds: Sequence[Payload]) -> list[str]:
 def component_problems(rows: Sequence[Payload]) -> list[str]:
     """Every way a message's components break Discord's limits (empty when within them).
 
-    At most 5 action rows, each of 1 to 5 components; a custom_id of at most 100 characters
-    and a label of at most 80 (https://discord.com/developers/docs/components/reference).
+    At most 5 action rows, each of 1 to 5 components; a custom_id of at most 100 characters,
+    unique within the message, and a label of at most 80
+    (https://discord.com/developers/docs/components/reference).
     """
     problems: list[str] = []
+    ids = [c.get("custom_id") for row in rows for c in row.get("components") or []
+           if c.get("custom_id")]
+    problems += [f"custom_id used twice: {i!r}" for i in sorted(set(ids)) if ids.count(i) > 1]
     if len(rows) > ACTION_ROWS:
         problems.append(f"{len(rows)} action rows")
     for row in rows:
