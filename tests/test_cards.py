@@ -8,7 +8,7 @@ and the pages its Sources and Notes buttons open. The buttons' custom ids are ch
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from bot.requests import respond_to
 from bot.router import CHECK_INPUT, check_text, clean
 from tests.briefing_data import collapse
 from tests.discord_limits import assert_valid, plain, texts
-from tests.reachable import markers, reach
+from tests.reachable import Reached, markers, reach
 
 Views = Callable[[Snapshot], Awaitable[Any]]
 
@@ -110,27 +110,35 @@ async def test_the_first_page_is_a_short_card(store: Store, command: str) -> Non
     assert "> “" not in texts([first]), "no source sentence is quoted on the card"
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-async def test_every_citation_and_note_of_todays_answer_is_reachable(store: Store,
-                                                                     command: str) -> None:
-    pages, views = await answer(store, COMMANDS[command][0])
-    today_cites, today_notes = records(views)
+async def assert_reachable(store: Store, pages: Pages, cites: Iterable[tuple[str, str]],
+                           note_ids: set[str]) -> Reached:
+    """Every (source title, sentence) of `cites` is a footnote on the Sources pages, each
+    sentence once; every note of `note_ids` is on the Notes pages. Returns what was reached."""
     reached = await reach(store, pages)
-
     shown: set[tuple[str, str]] = set()
     for page in reached.sources:
         for item in page["embeds"][0].get("fields", []):
             title = item["name"].split("] ", 1)[1]
             sentence, _ = reached.footnote(int(item["name"][1:].split("]")[0]))
             shown.add((plain(title), collapse(sentence)))
-    assert {(plain(t), s) for t, s in today_cites} <= shown
+    assert {(plain(t), s) for t, s in cites} <= shown
     assert len(shown) == len(pages.citations), "each sentence once"
-
-    assert {n.id for n in pages.notes} >= today_notes, "every note of today's answer is in Notes"
+    assert {n.id for n in pages.notes} >= note_ids, "every note is in Notes"
     noted = plain(texts(reached.notes))
     for note in pages.notes:
-        assert note.topic in noted
-        assert collapse(note.source_says) in noted and collapse(note.record_says) in noted
+        assert note.topic in noted and collapse(note.record_says) in noted
+    return reached
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_every_citation_and_note_of_todays_answer_is_reachable(store: Store,
+                                                                     command: str) -> None:
+    pages, views = await answer(store, COMMANDS[command][0])
+    today_cites, today_notes = records(views)
+    reached = await assert_reachable(store, pages, today_cites, today_notes)
+    noted = plain(texts(reached.notes))
+    for note in pages.notes:  # both sides of each note, the source's too
+        assert collapse(note.source_says) in noted
 
 
 # ------------------------------------------------------------------ questions and checks
@@ -221,19 +229,7 @@ async def test_every_citation_and_note_of_the_engines_answer_is_reachable(store:
     pages, facts, _ = await question_card(store, case)
     async with store.snapshot() as snap:
         expected_cites, expected_notes = engine_records(facts, await snap.sources())
-    reached = await reach(store, pages)
-    shown: set[tuple[str, str]] = set()
-    for page in reached.sources:
-        for item in page["embeds"][0].get("fields", []):
-            title = item["name"].split("] ", 1)[1]
-            sentence, _ = reached.footnote(int(item["name"][1:].split("]")[0]))
-            shown.add((plain(title), collapse(sentence)))
-    assert {(plain(t), s) for t, s in expected_cites} <= shown
-    assert len(shown) == len(pages.citations), "each sentence once"
-    assert {n.id for n in pages.notes} >= expected_notes, "every note is in Notes"
-    noted = plain(texts(reached.notes))
-    for note in pages.notes:
-        assert note.topic in noted and collapse(note.record_says) in noted
+    reached = await assert_reachable(store, pages, expected_cites, expected_notes)
     # Every marker on the card points to a footnote the Sources pages show.
     numbers = {n for page in reached.card for n in markers(texts([page]))}
     assert numbers <= set(range(1, len(pages.citations) + 1))
