@@ -49,6 +49,16 @@ NEEDS_MANAGE = "Setting a server's or channel's story needs the **Manage Server*
 ANNOUNCE_WITHIN = 86400.0
 
 
+def channel_named(bot: BriefingBot, channel_id: int, *named: object) -> str:
+    """A channel as a member reads it: #name when known, else its id. Never `<#id>`: the
+    bot's messages spell out no mention of any kind."""
+    for candidate in (*named, bot.get_channel(channel_id)):
+        name = getattr(candidate, "name", None)
+        if name and getattr(candidate, "id", channel_id) == channel_id:
+            return clip(f"#{name}", 100)
+    return f"channel {channel_id}"
+
+
 def unreachable(exc: SettingsUnavailable) -> list[Payload]:
     """What a member hears when the settings cannot be reached: nothing was changed."""
     return message_answer("Settings unreachable", f"The bot's settings cannot be reached right "
@@ -127,6 +137,8 @@ class Stories(commands.Cog):
         except SettingsUnavailable as exc:
             log.warning("what's new not posted: %s; it is posted after the next reload", exc)
             return 0
+        log.info("what's new: %d change(s) recorded here, %d message(s) posted", len(recorded),
+                 posted)
         return posted
 
     def _posts_for(self, guild: int) -> bool:
@@ -172,6 +184,7 @@ class Stories(commands.Cog):
             await settings.post_result(channel_id, story, f"{exc.status} {exc.text}"[:200])
             return 0
         await settings.post_result(channel_id, story, None)
+        log.info("posted what's new in %s to channel %s", story, channel_id)
         return 1
 
     # ----------------------------------------------------------------------------- /story
@@ -272,11 +285,12 @@ class Stories(commands.Cog):
         target = channel.id if channel else interaction.channel_id
         guild = interaction.guild_id
         assert target is not None
+        where = channel_named(self.bot, target, channel, interaction.channel)
 
         async def add(settings: SettingsStore) -> None:
             await settings.follow(guild, target, info.id, interaction.user.id)
             await send_pages(interaction, message_answer(
-                "Following", f"<#{target}> will get a short “what's new” message each time "
+                "Following", f"{where} will get a short “what's new” message each time "
                              f"*{info.title}* changes.", ephemeral=True))
 
         await self._guarded(interaction, add)
@@ -301,7 +315,8 @@ class Stories(commands.Cog):
                          "`/follow add` again")
             elif f.failures:
                 state = f" — ⚠️ last post failed ({clip(f.last_error, 100)})"
-            lines.append(f"<#{f.channel}>: *{titles.get(f.story, f.story)}*{state}")
+            where = channel_named(self.bot, f.channel, interaction.channel)
+            lines.append(f"{where}: *{titles.get(f.story, f.story)}*{state}")
         await send_pages(interaction, paginate(Answer(
             title="Followed stories", colour=Colour.about,
             intro="\n".join(lines) if lines else "No channel follows a story yet.")))
@@ -317,13 +332,14 @@ class Stories(commands.Cog):
         if not await self._manager(interaction):
             return
         target = channel.id if channel else interaction.channel_id
+        where = channel_named(self.bot, target or 0, channel, interaction.channel)
 
         async def remove(settings: SettingsStore) -> None:
             done = target is not None and await settings.unfollow(target, story)
             await send_pages(interaction, message_answer(
                 "Unfollowed" if done else "Not followed",
-                f"<#{target}> no longer follows `{clip(story, 64)}`." if done else
-                f"<#{target}> does not follow `{clip(story, 64)}`.", ephemeral=True))
+                f"{where} no longer follows `{clip(story, 64)}`." if done else
+                f"{where} does not follow `{clip(story, 64)}`.", ephemeral=True))
 
         await self._guarded(interaction, remove)
 
