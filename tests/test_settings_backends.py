@@ -10,7 +10,10 @@ what a member sees when Redis is unreachable (layer 2).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +37,7 @@ from bot.settings_store import (
     client_from_url,
 )
 from tests import payloads as P
+from tests.briefing_data import REPO
 from tests.discord_limits import assert_pings_nobody, assert_valid, texts
 from tests.harness import Harness
 from tests.redis_server import RedisServer, free_port
@@ -354,3 +358,27 @@ async def test_members_hear_that_settings_are_unreachable_and_answers_go_on(
         authors = {e["author"]["name"] for c in who for e in c.embeds if e.get("author")}
         assert authors == {f"📰 {TITLES[FLOOD]}"}, "answered, with the fallback story"
         assert await harness.bot.get_cog("Stories").announce_changes() == 0  # type: ignore[union-attr]
+
+
+def test_python_m_bot_misses_reads_the_shared_log_when_redis_url_is_set(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    async def record() -> None:  # two processes, under the bot's own key prefix
+        for _ in range(2):
+            log = RedisMisses(client_from_url(redis_server.url), owns_client=True)
+            await log.record("which airline flew the plane?")
+            await log.close()
+    asyncio.run(record())
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR", "MISSES_PATH")}
+    env.update(DB_PATH=str(tmp_path / "db" / "cli.sqlite3"), LOG_FILE="",
+               REDIS_URL=redis_server.url, PYTHONIOENCODING="utf-8")
+    out = subprocess.run([sys.executable, "-m", "bot", "misses"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("2") and "airline" in out.stdout
+    assert not (tmp_path / "db" / "misses.sqlite3").exists(), "Redis, not the file"
+
+    env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    down = subprocess.run([sys.executable, "-m", "bot", "misses"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert down.returncode == 1 and "Redis is unreachable" in down.stderr, down
+    assert "Traceback" not in down.stderr
