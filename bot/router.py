@@ -8,7 +8,6 @@ Discord shows.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 import weakref
@@ -85,7 +84,7 @@ class Request:
 class MissSink(Protocol):
     """Where questions the briefing could not answer are kept for editors (bot.answering.misses)."""
 
-    def record(self, question: str) -> None: ...
+    async def record(self, question: str) -> None: ...
 
 
 def clean(text: str, *, limit: int = MAX_INPUT) -> str:
@@ -176,9 +175,9 @@ async def answer_text(store: Store, text: str, *, memory: ConversationMemory | N
 
 
 async def record_miss(outcome: Outcome | None, misses: MissSink | None) -> None:
-    """Keep an abstained question for the editors (a small file write, off the loop)."""
+    """Keep an abstained question for the editors (the sink never raises nor waits long)."""
     if outcome is not None and outcome.abstained and misses is not None:
-        await asyncio.to_thread(misses.record, outcome.question.text)
+        await misses.record(outcome.question.text)
 
 
 CHECK_INPUT = 2000  # characters of a posted message read when checking it
