@@ -326,7 +326,8 @@ def _entity_refs(b: Briefing) -> Iterator[tuple[Loc, str]]:
     for i, quote in enumerate(b.quotes):
         yield ("quotes", i, "speaker"), quote.speaker
     for i, claim in enumerate(b.claims):
-        yield ("claims", i, "claimant"), claim.claimant
+        if claim.claimant:  # none when the source names nobody
+            yield ("claims", i, "claimant"), claim.claimant
     for i, fact in enumerate(b.facts):
         for j, ref in enumerate(fact.about):
             yield ("facts", i, "about", j), ref
