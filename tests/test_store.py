@@ -438,7 +438,7 @@ async def test_an_entity_view_lists_the_claims_it_makes_and_is_the_subject_of(
     async with store.snapshot() as snap:
         bukele = await snap.entity(BID, "bukele")
     expected = [c["id"] for c in DOC["claims"]
-                if c["claimant"] == "bukele" or "bukele" in c.get("about", [])]
+                if c.get("claimant") == "bukele" or "bukele" in c.get("about", [])]
     assert [c.id for c in bukele.claims] == expected
 
 

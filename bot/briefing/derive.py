@@ -337,14 +337,16 @@ class _Deriver:
             text = _strip_end(c.text)
             if not who:
                 status = c.status.value
-                lead = f"Reported, with no claimant named ({status}): {_lower_first(text)}."
+                # "named" is a synonym of "called": the index's words say "attributed to no
+                # one", so "what did X call ..." does not match the absence of a name.
+                lead = f"Reported, attributed to no one ({status}): {_lower_first(text)}."
                 if c.contradicting:
                     lead = lead[:-1] + f"; against it: “{_strip_end(c.contradicting[0].quote)}”."
                 self.add(FactRow(c.id, "claim", ("claim", "reason"), lead,
-                                 f"Claim, no claimant named ({status})", "", tuple(c.about),
-                                 (f"No claimant named: {c.text}",),
-                                 words="claim claims reported said says "
-                                       + self.names_words(c.about)),
+                                 f"Claim attributed to no one ({status})", "", tuple(c.about),
+                                 (f"Attributed to no one: {c.text}",),
+                                 # Nobody is named as saying it: no "said" to match.
+                                 words="claim claims reported " + self.names_words(c.about)),
                          c.evidence, c.contradicting, note_targets=[c.id])
                 continue
             if c.status.value == "disputed" and c.contradicting:
