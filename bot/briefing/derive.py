@@ -283,7 +283,8 @@ class _Deriver:
                              tuple(x for x in (t.giver, t.receiver, t.subject) if x),
                              words=f"{t.what} {self.names_words([t.subject] if t.subject else [])}"
                                    f" {giver} {receiver} released freed sent returned handed"
-                                   f" {t.quantity.words if t.quantity and t.quantity.words else ''}"),
+                                   + (f" {t.quantity.words}" if t.quantity and t.quantity.words
+                                      else "")),
                      t.evidence, note_targets=[t.id, *( [t.subject] if t.subject else [])])
         if d.brokers:
             brokers = [self.name(x) for x in d.brokers]

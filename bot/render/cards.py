@@ -55,6 +55,9 @@ class Footnotes:
         if key not in self._numbers:
             self.citations.append(citation)
             self._numbers[key] = len(self.citations)
+        elif citation.note and not self.citations[self._numbers[key] - 1].note:
+            # The same sentence cited again, this time with the editor's note: keep the note.
+            self.citations[self._numbers[key] - 1] = citation
         return self._numbers[key]
 
     def mark(self, cites: Iterable[Citation]) -> str:
