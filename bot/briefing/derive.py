@@ -334,9 +334,9 @@ class _Deriver:
     def claims(self) -> None:
         for c in self.b.claims:
             # No claimant: the source names nobody, and neither does the statement.
-            who = self.name(c.claimant) if c.claimant else ""
+            who = self.name(c.claimant)
             text = _strip_end(c.text)
-            if not who:
+            if not c.claimant:
                 status = c.status.value
                 # "named" is a synonym of "called": the index's words say "attributed to no
                 # one", so "what did X call ..." does not match the absence of a name.

@@ -391,8 +391,9 @@ class _Salvaged:
         """Where `loc` (a place in the salvaged data) is in the file as written."""
         for path, kept in self.kept.items():
             n = len(path)
-            if loc[:n] == path and len(loc) > n and isinstance(loc[n], int):
-                loc = (*path, kept[loc[n]], *loc[n + 1:])
+            index = loc[n] if len(loc) > n else None
+            if loc[:n] == path and isinstance(index, int):
+                loc = (*path, kept[index], *loc[n + 1:])
         return loc
 
 
@@ -567,8 +568,9 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
                 report(loc, f"'{alias}' names both '{owner[0]}' (line "
                        f"{_line_for(lines, owner[1])}) and '{entity.id}': a name or alias "
                        "must belong to one entity")
-    if briefing.primary_source not in source_ids and "primary_source" not in salvaged.failed_fields \
-            and briefing.primary_source not in salvaged.failed_ids:
+    skipped = salvaged.failed_ids | salvaged.failed_fields  # reported above, or a stand-in
+    if briefing.primary_source not in source_ids and briefing.primary_source not in skipped \
+            and "primary_source" not in skipped:
         report(("primary_source",), f"unknown source '{briefing.primary_source}'")
 
     texts: dict[str, SourceText] = {}
