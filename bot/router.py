@@ -381,7 +381,8 @@ async def _matching_transfers(snap: Snapshot, question: str, deals: list[DealVie
     folded = f" {fold(question)}"
 
     def direction(t: TransferView) -> int:
-        return (f" to {fold(t.receiver.name)}" in folded) + (
+        to = f" to {fold(t.receiver.name)}" in folded if t.receiver else False
+        return to + (
             f" from {fold(t.giver.name)}" in folded) + (f" {fold(t.giver.name)} " in folded)
 
     best = max((direction(t) for t in ranked), default=0)
