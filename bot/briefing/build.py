@@ -41,7 +41,8 @@ from .text import fold
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = "2"  # 2: the fact index (facts, fact_entities, fact_search)
+STORE_VERSION = "3"  # 2: the fact index (facts, fact_entities, fact_search); 3: optional
+#                       claimant/receiver, quantities in words, citation notes, source copies
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -230,6 +231,10 @@ def current_build(data_dir: Path, db_path: Path) -> BuildReport | None:
     started = time.perf_counter()
     meta = read_meta(db_path)
     if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
+        return None
+    if meta.get("builder") != builder_version():
+        # Built by other code (an older release): its rows, or even its tables, may not be
+        # what this code writes and reads, so the same files are built again, once.
         return None
     signature = file_signature(data_dir)
     if signature is not None and meta.get("file_signature") == signature:
