@@ -38,7 +38,7 @@ from bot.render.pages import Pages
 from bot.requests import respond_to
 
 from .message import message_kwargs
-from .send import send_notice
+from .send import release, send_notice
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,8 @@ class _Stateless:
             log.exception("answering a button press failed")
             await send_notice(interaction, "Something went wrong",
                               "Something went wrong on our side; it has been logged.")
+        finally:
+            release(interaction)  # handled: let reference counting free it (see send.release)
 
 
 class PageButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],
