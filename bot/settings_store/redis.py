@@ -45,8 +45,10 @@ from .common import (
     READ_TIMEOUT,
     WRITE_TIMEOUT,
     Change,
+    DefaultsCache,
     Follow,
     SettingsUnavailable,
+    Where,
     why,
 )
 
@@ -132,6 +134,7 @@ class RedisSettings:
         self._key = key
         self._owns = owns_client  # the control plane's client is closed by the control plane
         self.reach = Reach()
+        self.known_defaults = DefaultsCache()
         self._record_change = client.register_script(_RECORD_CHANGE)
         self._post_result = client.register_script(_POST_RESULT)
 
@@ -156,23 +159,32 @@ class RedisSettings:
             return []
         if self.reach.paused:
             return []
+        known = self.known_defaults.get(wanted)
+        if known is not None:
+            return known
         try:
             async with self.reach(READ_TIMEOUT):
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for scope, target in wanted:
                         pipe.hget(self.key("default", scope, target), "story")
-                    found = await pipe.execute()
+                    read = await pipe.execute()
         except SettingsUnavailable as exc:
             log.warning("story defaults unreadable, answering without them: %s", exc)
             return []
-        return [(scope, str(story)) for (scope, _), story in zip(wanted, found, strict=True)
-                if story]
+        found: dict[Where, str | None] = {
+            where: str(story) if story else None
+            for where, story in zip(wanted, read, strict=True)}
+        self.known_defaults.put(found)
+        return [(where[0], story) for where, story in found.items() if story is not None]
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
         """Set the story of a channel, a server or (in DMs) a user."""
-        async with self.reach():
-            await self.redis.hset(self.key("default", scope, target), mapping={
-                "story": story, "set_by": str(by), "set_at": repr(time.time())})
+        try:
+            async with self.reach():
+                await self.redis.hset(self.key("default", scope, target), mapping={
+                    "story": story, "set_by": str(by), "set_at": repr(time.time())})
+        finally:  # after the write: a read while it ran may have kept the old story
+            self.known_defaults.forget((scope, target))
 
     # ------------------------------------------------------------------ versions, changes
 

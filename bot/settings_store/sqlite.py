@@ -17,7 +17,16 @@ from typing import Any
 
 import aiosqlite
 
-from .common import FAILURES_BEFORE_STOP, HISTORY, Change, Follow, SettingsUnavailable, why
+from .common import (
+    FAILURES_BEFORE_STOP,
+    HISTORY,
+    Change,
+    DefaultsCache,
+    Follow,
+    SettingsUnavailable,
+    Where,
+    why,
+)
 
 log = logging.getLogger("bot.settings")
 
@@ -48,6 +57,7 @@ class SQLiteSettings:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self.known_defaults = DefaultsCache()
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteSettings:
@@ -95,21 +105,27 @@ class SQLiteSettings:
         """(where, story id) in the order they count: channel, server, user."""
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
-        out = []
+        known = self.known_defaults.get(wanted)
+        if known is not None:
+            return known
+        found: dict[Where, str | None] = {}
         try:
-            for scope, target in wanted:
+            for where in wanted:
                 rows = await self._all("SELECT story FROM defaults WHERE scope = ? AND "
-                                       "target = ?", (scope, target))
-                if rows:
-                    out.append((scope, rows[0][0]))
+                                       "target = ?", where)
+                found[where] = rows[0][0] if rows else None
         except SettingsUnavailable as exc:  # on every answer's path: answer without them
             log.warning("story defaults unreadable, answering without them: %s", exc)
             return []
-        return out
+        self.known_defaults.put(found)
+        return [(where[0], story) for where, story in found.items() if story is not None]
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
-        await self._do("INSERT OR REPLACE INTO defaults VALUES (?, ?, ?, ?, ?)",
-                       (scope, target, story, by, time.time()))
+        try:
+            await self._do("INSERT OR REPLACE INTO defaults VALUES (?, ?, ?, ?, ?)",
+                           (scope, target, story, by, time.time()))
+        finally:  # after the write: a read while it ran may have kept the old story
+            self.known_defaults.forget((scope, target))
 
     async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None:
         """(version, digest, facts) of the story's last recorded version, or None."""
