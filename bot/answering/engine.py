@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..briefing.facts import Fact, FactIndex, FactNote
 from .rank import (
     ALSO_RATIO,
+    HARD_KINDS,
     MAX_ALSO,
     MIN_COVERAGE,
     THRESHOLD,
@@ -172,7 +173,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                     f"other reports add: {said}")
             return Outcome(q, lead, False, listed, confidence=best.score, listing="omissions")
 
-    hard_miss = q.kind in ("time", "duration", "age") and best.kind == 0.0
+    hard_miss = q.kind in HARD_KINDS and best.kind == 0.0
     # The question names someone or something, and the best fact is about none of them.
     elsewhere = bool(q.entities) and best.entities < 0.25
     # A specific kind of answer (a date, a place, a quote ...) that no fact gives well enough.

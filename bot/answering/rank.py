@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..briefing.facts import Fact, FactIndex, FactNote
 from ..briefing.store import fts_query
 from ..briefing.text import fold
-from .understand import Names, Question, understand
+from .understand import PLACE_CATEGORIES, Names, Question, understand
 from .words import SPELLING, bag, synonym_table, synonym_words, terms, tokens
 
 # Set by measurement on tests/questions/questions.yaml (bench/answers.py prints the sweep):
@@ -36,11 +36,14 @@ MIN_COVERAGE = 0.40  # below this share of the question's words, the best fact i
 FIT: dict[str, dict[str, float]] = {
     "who": {"person": 1, "organisation": 1, "speaker": 1, "role": 1, "actor": .8,
             "description": .7, "source": .8, "any": .9},
+    "organisation": {"organisation": 1, "actor": .8, "source": .8, "description": .8,
+                     "any": .9, "speaker": .6},
     "quantity": {"quantity": 1, "any": .9, "discrepancy": .8, "source": .6, "event": .5},
     "money": {"money": 1, "any": .9},
     "date": {"date": 1, "any": .9, "discrepancy": .6, "year": .7},
     "year": {"date": .8, "year": 1, "any": .9, "discrepancy": .6},
     "time": {"time": 1},
+    "identifier": {"identifier": 1},
     "duration": {"duration": 1},
     "age": {"age": 1, "year": 1},
     "law": {"law": 1, "any": .9},
@@ -61,7 +64,12 @@ FIT: dict[str, dict[str, float]] = {
             "source": .5, "actor": .5, "money": .6},
 }
 DEFAULT_FIT = {"any": .5}
-HARD_KINDS = frozenset({"time", "duration", "age"})  # nothing else may stand in for them
+# Kinds nothing else may stand in for.
+HARD_KINDS = frozenset({"time", "duration", "age", "identifier"})
+# A fact that names no place of the category asked for ("which state") keeps this share of its
+# kind fit: below the half that an answer needs (engine.decide), so it is never the answer.
+OFF_CATEGORY = 0.4
+SPEAKER_ONLY = 0.8  # the kind fit of a claim or quote for a "who" question about no saying
 
 _MONEY = re.compile(r"\$\s?\d|\d[\d,.]* (million|billion|thousand)? ?(dollars|euros|usd)\b",
                     re.I)
@@ -181,7 +189,7 @@ class Matcher:
                 self._core_index.setdefault(t, set()).add(i)
             for t in self.bags[f.key]:
                 self._bag_index.setdefault(t, set()).add(i)
-        self._fit_cache: dict[tuple[str, bool], list[float]] = {}
+        self._fit_cache: dict[tuple[str, bool, str, bool], list[float]] = {}
         self._asked_list = [self.asked.get(f.key, []) for f in self.facts]
         # A little weight for facts at the heart of the story (many entities involved); a
         # derived "not dated" is the answer only when nothing dated fits.
@@ -267,15 +275,49 @@ class Matcher:
 
     def _fits(self, q: Question) -> list[float]:
         """The kind fit of every fact, which depends on the question's kind alone."""
-        key = (q.kind, q.yesno)
+        # Who *said* something is answered by its speaker; who did anything else is not.
+        saying = q.kind != "who" or any("~say" in terms(w, self.synonyms) for w in q.words)
+        key = (q.kind, q.yesno, q.category, saying)
         fits = self._fit_cache.get(key)
         if fits is None:
             fits = [self.fit(q, f) for f in self.facts]
+            if not saying:
+                fits = [min(k, SPEAKER_ONLY) if "speaker" in self.types[f.key]
+                        and f.kind in ("claim", "quote") else k
+                        for k, f in zip(fits, self.facts, strict=True)]
             if q.yesno:  # a yes/no is settled by a statement, not a portrait
                 fits = [min(k, 0.3) if f.kind == "entity" else k
                         for k, f in zip(fits, self.facts, strict=True)]
+            if q.category:
+                fits = [k if self._of_category(f, q.category) else OFF_CATEGORY * k
+                        for k, f in zip(fits, self.facts, strict=True)]
             fits = self._fit_cache[key] = fits
         return fits
+
+    def _of_category(self, f: Fact, category: str) -> bool:
+        """Whether a fact gives a place of the category asked for ("which prison").
+
+        A where-fact gives the place it is about; another statement any place it involves; a
+        portrait of something else none. The entity's kind must be one the category allows,
+        and a facility must also be described with the category's word: an airport and a
+        prison are both facilities, but "which prison" asks for one of them only.
+        """
+        kinds = PLACE_CATEGORIES[category]
+        if "place" in f.types or f.kind == "entity":
+            places = [f.subject]
+        else:
+            places = sorted(f.entities)
+        wanted = terms(category, self.synonyms)
+        for e in places:
+            kind = self.kinds.get(e)
+            if kind not in kinds:
+                continue
+            if kind != "facility":
+                return True
+            about = self.bags.get((f.briefing_id, f"{e}#about"), frozenset())
+            if wanted & about:
+                return True
+        return False
 
     def _coverages(self, qterms: Sequence[tuple[str, frozenset[str]]],
                    extra: Sequence[tuple[str, frozenset[str]]]) -> list[float]:

@@ -69,7 +69,7 @@ deport deported deportation deporting expel expelled removal remove removed
 lead leader president head runs run rule ruler rules govern governs government regime
 sitting office incumbent serving
 say said says saying state stated statement post posted posting tweet tweeted tweeting wrote
-write quote quoted call called calls calling refer referred describe described
++ write quote quoted call called calls calling refer referred describe described
 evidence proof prove proved proven substantiate substantiated
 plane flight fly flew flown aircraft airplane jet
 arrive arrived arrival land landed landing lands
