@@ -168,11 +168,14 @@ async def answer_text(store: Store, text: str, *, memory: ConversationMemory | N
                       user: Hashable | None = None, misses: MissSink | None = None
                       ) -> list[Payload]:
     """Answer what a person typed in a DM, a mention, `/ask` or on the command line;
-    `misses` keeps the questions that ended in an abstention, for editors."""
-    async with store.snapshot() as snap:
-        pages, outcome = await respond_text(snap, text, memory=memory, user=user)
-    await record_miss(outcome, misses)
-    return pages
+    `misses` keeps the questions that ended in an abstention, for editors.
+
+    The same as `bot.requests.answer_ask` on the typed request, story chosen and named; that
+    module builds on this one, hence the import here.
+    """
+    from .requests import answer_ask, typed_ask
+
+    return await answer_ask(store, typed_ask(text), memory=memory, user=user, misses=misses)
 
 
 async def record_miss(outcome: Outcome | None, misses: MissSink | None) -> None:
@@ -186,14 +189,19 @@ CHECK_INPUT = 2000  # characters of a posted message read when checking it
 
 async def check_text(store: Store, text: str) -> list[Payload]:
     """Answer "Check against the briefing" on a posted message: what bears on it."""
-    cleaned = clean(text, limit=CHECK_INPUT)
     async with store.snapshot() as snap:
-        key = ("check", cleaned)
-        pages = _asked.get(snap, key)
-        if pages is None:
-            pages = check_answer(await check(await snap.fact_index(), cleaned))
-            _asked.put(snap, key, pages)
-        return pages
+        return await respond_check(snap, clean(text, limit=CHECK_INPUT))
+
+
+async def respond_check(snap: Snapshot, cleaned: str) -> list[Payload]:
+    """What the briefing (of one snapshot or story view) says that bears on a posted message,
+    already cleaned; remembered per snapshot like every answer."""
+    key = ("check", cleaned)
+    pages = _asked.get(snap, key)
+    if pages is None:
+        pages = check_answer(await check(await snap.fact_index(), cleaned))
+        _asked.put(snap, key, pages)
+    return pages
 
 
 async def answer_question(snap: Snapshot, question: str, *,

@@ -33,6 +33,7 @@ from .words import bag, terms
 
 FOLLOWUP_SECONDS = 300.0  # a follow-up refers to the question asked this recently
 MEMORY_USERS = 10_000  # conversations remembered at most (least recent forgotten)
+MAX_TURNS = 4  # questions of a conversation a follow-up's buttons ask again, at most
 ABSTAIN = "The briefing's sources don't answer that."
 UNSETTLED = "The briefing's sources don't settle that."
 GENERIC_DISCREPANCY = frozenset({"~wrong", "~report", "~spell", "~mention"}) | terms("article") \
@@ -45,6 +46,7 @@ class Turn:
 
     question: Question
     at: float
+    conversation: tuple[str, ...] = ()  # the questions up to this one, when it followed others
 
 
 class ConversationMemory:
@@ -62,16 +64,24 @@ class ConversationMemory:
         self._turns: collections.OrderedDict[Hashable, Turn] = collections.OrderedDict()
 
     def recall(self, user: Hashable) -> Question | None:
+        """The user's last answered question, if it was asked recently enough."""
+        turn = self.last_turn(user)
+        return turn.question if turn is not None else None
+
+    def last_turn(self, user: Hashable) -> Turn | None:
+        """The user's last turn (the question and the conversation it closed), if recent."""
         turn = self._turns.get(user)
         if turn is None:
             return None
         if self.clock() - turn.at > self.ttl:
             del self._turns[user]
             return None
-        return turn.question
+        return turn
 
-    def remember(self, user: Hashable, question: Question) -> None:
-        self._turns[user] = Turn(question, self.clock())
+    def remember(self, user: Hashable, question: Question,
+                 conversation: tuple[str, ...] = ()) -> None:
+        """Keep the user's last answered question (and, for a follow-up, its conversation)."""
+        self._turns[user] = Turn(question, self.clock(), conversation)
         self._turns.move_to_end(user)
         while len(self._turns) > self.limit:
             self._turns.popitem(last=False)
@@ -106,17 +116,24 @@ async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None 
     q = understand(text, matcher.names)
     extra: list[tuple[str, frozenset[str]]] = []
     extra_entities: list[str] = []
-    last = memory.recall(user) if memory is not None and user is not None else None
-    if last is not None and q.followup:
-        q, extra, extra_entities = _merge(q, last)
+    turn = memory.last_turn(user) if memory is not None and user is not None else None
+    conversation: tuple[str, ...] = ()
+    if turn is not None and q.followup:
+        own = q
+        q, extra, extra_entities = _merge(q, turn.question)
+        if extra or extra_entities or q.kind != own.kind:
+            # What it followed, and what that followed: asked again in order, they answer
+            # the same. (A follow-up the previous question adds nothing to stands alone.)
+            conversation = (*(turn.conversation or (turn.question.text,)), text)[-MAX_TURNS:]
     bm25 = await bm25_scores(index, q, synonyms)
     ranked = matcher.rank(q, bm25, extra, extra_entities)
     outcome = decide(matcher, q, ranked, threshold, min_coverage)
+    outcome.conversation = conversation
     if memory is not None and user is not None and not outcome.abstained:
         # Only an answered question is something to follow up on.
         remembered = q if not extra else dataclasses.replace(
             q, words=tuple(dict.fromkeys((*q.words, *(w for w, _ in extra)))))
-        memory.remember(user, remembered)
+        memory.remember(user, remembered, conversation)
     return outcome
 
 

@@ -115,6 +115,9 @@ class Outcome:
     verdict: str | None = None
     confidence: float = 0.0
     listing: str = ""  # "discrepancies" or "omissions" when the answer is a list
+    # A follow-up's conversation: the questions up to it, in order ("" for a question read on
+    # its own), so that it can be asked again without the memory and answer the same.
+    conversation: tuple[str, ...] = ()
 
     @property
     def notes(self) -> list[FactNote]:
