@@ -9,10 +9,11 @@ Discord shows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import unicodedata
 import weakref
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -238,7 +239,10 @@ async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Paylo
                                                                                  "deal"):
         return pages
     top = outcome.facts[0]
-    for deal in await snap.deals():
+    deals = _deals.get(snap)
+    if deals is None:  # four queries, the same for every question of a data version
+        deals = _deals[snap] = await snap.deals()
+    for deal in deals:
         if top.id.partition("#")[0] == deal.id or any(t.id == top.id for t in deal.transfers):
             pictured = await deal_pages(snap.meta, pages, deal)
             if isinstance(pictured, Pages) and top.kind == "transfer":
@@ -251,10 +255,24 @@ async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Paylo
 # each cached question beside it (the router needs to know whether it was an abstention).
 _asked: AnswerCache[tuple[str, str]] = AnswerCache()
 _outcomes: weakref.WeakKeyDictionary[Snapshot, dict[str, Outcome]] = weakref.WeakKeyDictionary()
+_deals: weakref.WeakKeyDictionary[Snapshot, list[DealView]] = weakref.WeakKeyDictionary()
 
 
 # Rendered pages by snapshot and (intent, cleaned arg, question).
 _answers: AnswerCache[tuple[Intent, str, str]] = AnswerCache()
+
+
+@contextlib.contextmanager
+def answers_remembered(limit: int) -> Iterator[None]:
+    """Within the block, keep at most `limit` answers (commands, questions, checks) per
+    snapshot, 0 for none: to profile or measure what a first answer after a start or reload
+    costs. The limits are restored after."""
+    before = _answers.limit, _asked.limit
+    _answers.limit = _asked.limit = limit
+    try:
+        yield
+    finally:
+        _answers.limit, _asked.limit = before
 
 
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,

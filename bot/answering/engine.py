@@ -179,7 +179,8 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                            listing="discrepancies")
     if q.kind in ("omission", "also"):
         # What only other reports tell: the article's omissions and the events it lacks.
-        listed = [f for f in m.facts if f.id in _severities(m, only="omission")]
+        omitted = _severities(m, only="omission")
+        listed = [f for f in m.facts if f.id in omitted]
         listed += [f for f in m.facts if f.kind == "event" and f.id.endswith("#summary")
                    and f.sources and not (f.sources & primary)]
         if listed:
@@ -370,15 +371,8 @@ def with_record(m: Matcher, q: Question, f: Fact, lead: str) -> str:
 
 def _severities(m: Matcher, *, only: str | None = None, exclude: str | None = None) -> set[str]:
     """Ids of discrepancy facts by their severity (typo, imprecise, wrong, omission)."""
-    out = set()
-    for f in m.facts:
-        severity = next((t.removeprefix("severity-") for t in f.types
-                         if t.startswith("severity-")), None)
-        if severity is None:
-            continue
-        if (only is None or severity == only) and (exclude is None or severity != exclude):
-            out.add(f.id)
-    return out
+    return {fid for fid, severity in m.severities.items()
+            if (only is None or severity == only) and (exclude is None or severity != exclude)}
 
 
 CHECK_THRESHOLD = 0.62  # a fact bears on a posted message above this score

@@ -10,6 +10,7 @@ is an honest "the briefing's sources don't answer that" with the closest facts.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -90,7 +91,7 @@ NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", 
 _NONE: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per fact per question, and frozen is slower
 class Scored:
     fact: Fact
     score: float
@@ -128,9 +129,11 @@ class Outcome:
         return list(seen.values())
 
 
-def numbers_in(text: str) -> set[str]:
-    """The figures a text gives (digits or number words), without thousands separators."""
-    return _numbers(text)
+@functools.lru_cache(maxsize=8192)
+def numbers_in(text: str) -> frozenset[str]:
+    """The figures a text gives (digits or number words), without thousands separators
+    (remembered: the same facts' statements are read again for every question)."""
+    return frozenset(_numbers(text))
 
 
 def _numbers(text: str) -> set[str]:
@@ -198,11 +201,14 @@ class Matcher:
         # derived "not dated" is the answer only when nothing dated fits.
         self._prior = [0.02 * min(1.0, len(f.entities) / 6)
                        - (0.05 if f.gap and f.kind != "fact" else 0.0) for f in self.facts]
-        self._tie = {f.key: (0 if f.gap and f.kind == "fact" else 2 if f.gap else 1,
-                             f.position) for f in self.facts}
+        self._ties = [(0 if f.gap and f.kind == "fact" else 2 if f.gap else 1, f.position)
+                      for f in self.facts]
         # Terms that only name someone: they say who a message is about, not what it claims.
         self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), False)
         self.kinds = {eid: kind for (_, eid), kind in index.kinds.items()}
+        # Discrepancy facts by severity (typo, imprecise, wrong, omission), for the lists.
+        self.severities = {f.id: t.removeprefix("severity-") for f in self.facts
+                           for t in sorted(f.types) if t.startswith("severity-")}
 
     @staticmethod
     def _auto_types(f: Fact) -> frozenset[str]:
@@ -369,6 +375,8 @@ class Matcher:
         w_kind, w_ent, w_cov, w_bm25 = (WEIGHTS["kind"], WEIGHTS["entities"],
                                         WEIGHTS["coverage"], WEIGHTS["bm25"])
         out = []
+        order: list[tuple[float, tuple[int, int], int]] = []
+        tie = self._ties
         for i, f in enumerate(self.facts):
             kind = fits[i]
             if own:
@@ -399,10 +407,11 @@ class Matcher:
             if hard and kind == 0.0:
                 score = min(score, 0.0)
             out.append(Scored(f, score, kind, ent, cov, b, sim, unknown))
+            order.append((-round(score, 6), tie[i], i))
         # On a tie, an editor's statement of what the sources do not say wins: it was
-        # written for such questions.
-        out.sort(key=lambda s: (-round(s.score, 6), self._tie[s.fact.key]))
-        return out
+        # written for such questions. (Plain tuples sort without a key function: faster.)
+        order.sort()
+        return [out[i] for _, _, i in order]
 
     # ---------------------------------------------------------------- verdicts
 
