@@ -20,9 +20,9 @@ from .router import (
     Intent,
     MissSink,
     Outcome,
+    answered,
     clean,
     parse,
-    record_miss,
     respond,
     respond_check,
     respond_text,
@@ -168,11 +168,8 @@ async def answer_ask(store: Store, ask: Ask, *, memory: ConversationMemory | Non
                      defaults: Defaults = ()) -> Pages:
     """Answer a request from the store's current snapshot; `misses` keeps a typed question
     that ended in an abstention, for editors; `defaults` as for `respond_to`."""
-    async with store.snapshot() as snap:
-        pages, outcome = await respond_to(snap, ask, memory=memory, user=user,
-                                          defaults=defaults)
-    await record_miss(outcome, misses)
-    return pages
+    return await answered(store, lambda snap: respond_to(
+        snap, ask, memory=memory, user=user, defaults=defaults), misses)
 
 
 def stamped(pages: Pages, ask: Ask, owner: int = 0) -> list[Payload]:

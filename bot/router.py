@@ -13,10 +13,10 @@ import contextlib
 import re
 import unicodedata
 import weakref
-from collections.abc import Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from . import __version__
 from .answering.engine import ConversationMemory, ask, check
@@ -169,14 +169,23 @@ async def answer_text(store: Store, text: str, *, memory: ConversationMemory | N
                       user: Hashable | None = None, misses: MissSink | None = None
                       ) -> list[Payload]:
     """Answer what a person typed in a DM, a mention, `/ask` or on the command line;
-    `misses` keeps the questions that ended in an abstention, for editors.
+    `misses` keeps the questions that ended in an abstention, for editors."""
+    return await answered(store, lambda snap: respond_text(snap, text, memory=memory,
+                                                           user=user), misses)
 
-    The same as `bot.requests.answer_ask` on the typed request, story chosen and named; that
-    module builds on this one, hence the import here.
-    """
-    from .requests import answer_ask, typed_ask
 
-    return await answer_ask(store, typed_ask(text), memory=memory, user=user, misses=misses)
+PagesT = TypeVar("PagesT", bound=list[Payload])
+
+
+async def answered(store: Store,
+                   answer: Callable[[Snapshot], Awaitable[tuple[PagesT, Outcome | None]]],
+                   misses: MissSink | None = None) -> PagesT:
+    """`answer` from the store's current snapshot, then the question kept for editors if it
+    ended in an abstention: the one path of `answer_text` and `bot.requests.answer_ask`."""
+    async with store.snapshot() as snap:
+        pages, outcome = await answer(snap)
+    await record_miss(outcome, misses)
+    return pages
 
 
 async def record_miss(outcome: Outcome | None, misses: MissSink | None) -> None:
