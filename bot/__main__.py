@@ -121,14 +121,28 @@ def _validate(settings: Settings, files: Sequence[Path]) -> int:
 
 
 def _misses(settings: Settings, limit: int) -> int:
-    from .answering.misses import MissLog
+    from .answering.misses import Miss, open_misses
+    from .settings_store import SettingsUnavailable
 
-    if not settings.misses_enabled:
+    store = open_misses(settings)
+    if store is None:
         print("Keeping unanswered questions is off (MISSES_ENABLED=false).")
         return 0
-    found = MissLog(settings.misses_file).top(max(1, limit))
+
+    async def top() -> list[Miss]:
+        try:
+            return await store.top(max(1, limit))
+        finally:
+            await store.close()
+
+    try:
+        found = asyncio.run(top())
+    except SettingsUnavailable as exc:
+        print(f"error: the unanswered questions cannot be read: {exc}", file=sys.stderr)
+        return 1
     if not found:
-        print(f"No unanswered questions kept yet ({settings.misses_file}).")
+        where = "Redis (REDIS_URL)" if settings.redis_url else settings.misses_file
+        print(f"No unanswered questions kept yet ({where}).")
         return 0
     width = len(str(found[0].count))
     for miss in found:

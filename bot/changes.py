@@ -110,13 +110,14 @@ async def record_changes(snap: Snapshot, settings: Any) -> list[tuple[Story, int
         last = await settings.last_version(story.id)
         if last is not None and last[1] == mark:
             continue
+        change = compare(last[2], now) if last is not None else {}
+        change_id = None
+        if last is not None and not is_empty(change):
+            # The change before the version: a process that sees the new version already
+            # recorded also finds its change (and posts it to its own servers' channels).
+            change_id = await settings.record_change(story.id, last[0], story.version, mark,
+                                                     change)
         await settings.record_version(story.id, story.version, mark, now)
-        if last is None:
-            continue
-        change = compare(last[2], now)
-        if is_empty(change):
-            continue
-        change_id = await settings.record_change(story.id, last[0], story.version, mark, change)
-        if change_id is not None:
+        if last is not None and change_id is not None:
             out.append((story, change_id, change_answer(story, last[0], story.version, change)))
     return out

@@ -8,7 +8,6 @@ Discord shows.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import unicodedata
@@ -86,7 +85,7 @@ class Request:
 class MissSink(Protocol):
     """Where questions the briefing could not answer are kept for editors (bot.answering.misses)."""
 
-    def record(self, question: str) -> None: ...
+    async def record(self, question: str) -> None: ...
 
 
 def clean(text: str, *, limit: int = MAX_INPUT) -> str:
@@ -189,9 +188,9 @@ async def answered(store: Store,
 
 
 async def record_miss(outcome: Outcome | None, misses: MissSink | None) -> None:
-    """Keep an abstained question for the editors (a small file write, off the loop)."""
+    """Keep an abstained question for the editors (the sink never raises nor waits long)."""
     if outcome is not None and outcome.abstained and misses is not None:
-        await asyncio.to_thread(misses.record, outcome.question.text)
+        await misses.record(outcome.question.text)
 
 
 CHECK_INPUT = 2000  # characters of a posted message read when checking it
@@ -417,7 +416,8 @@ async def _matching_transfers(snap: Snapshot, question: str, deals: list[DealVie
     folded = f" {fold(question)}"
 
     def direction(t: TransferView) -> int:
-        return (f" to {fold(t.receiver.name)}" in folded) + (
+        to = f" to {fold(t.receiver.name)}" in folded if t.receiver else False
+        return to + (
             f" from {fold(t.giver.name)}" in folded) + (f" {fold(t.giver.name)} " in folded)
 
     best = max((direction(t) for t in ranked), default=0)

@@ -11,7 +11,6 @@ command list shows; the owner check still runs on every use.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Literal
 
@@ -60,7 +59,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Owner tool
 
     @app_commands.command(name="misses", description="Questions the sources did not answer")
     async def misses(self, interaction: discord.Interaction) -> None:
-        pages = await asyncio.to_thread(operations.misses, self.bot)  # a small file read
+        pages = await operations.misses(self.bot)
         await send_pages(interaction, pages, ephemeral=True)
 
     # ---- the same in a DM, as text, for when slash commands are not synced yet

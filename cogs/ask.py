@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answering.engine import ConversationMemory
-from bot.answering.misses import MissLog
+from bot.answering.misses import MissStore
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import answer_interaction
 from bot.requests import answer_ask, check_ask, typed_ask
@@ -29,7 +29,7 @@ def conversation_memory(bot: BriefingBot) -> ConversationMemory | None:
     return getattr(bot.get_cog("Conversation"), "memory", None)
 
 
-def miss_sink(bot: BriefingBot) -> MissLog | None:
+def miss_sink(bot: BriefingBot) -> MissStore | None:
     """The editors' log of unanswered questions, also the conversation cog's."""
     return getattr(bot.get_cog("Conversation"), "misses", None)
 

@@ -13,10 +13,11 @@ import discord
 from discord.ext import commands
 
 from bot.answering.engine import ConversationMemory
-from bot.answering.misses import miss_log
+from bot.answering.misses import open_misses
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import reply_pages, send_notice
 from bot.requests import answer_ask, typed_ask
+from bot.settings_store import cluster_of
 
 from .utils.stories import defaults_of
 
@@ -28,7 +29,12 @@ class Conversation(commands.Cog):
         self.bot = bot
         # Follow-ups ("and the children?") per user, in memory only; /ask shares it.
         self.memory = ConversationMemory()
-        self.misses = miss_log(bot.settings.misses_enabled, bot.settings.misses_file)
+        # Unanswered questions for editors: Redis with REDIS_URL, else a file (misses.py).
+        self.misses = open_misses(bot.settings, cluster_of(bot))
+
+    async def cog_unload(self) -> None:
+        if self.misses is not None:
+            await self.misses.close()
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not addressed to it."""

@@ -1,20 +1,26 @@
 """/story (list, show, set, changes), /follow (add, list) and /unfollow.
 
-Holds the settings database (bot/settings_store.py) for the other cogs; after every reload
-(the `briefing_reloaded` event) and once at start it compares each story with its last
-recorded version and posts one "what's new" message to each channel that follows it.
+Holds the settings (bot/settings_store/: Redis with REDIS_URL, else an SQLite file) for the
+other cogs; after every reload (the `briefing_reloaded` event) and once at start it compares
+each story with its last recorded version and posts one "what's new" message to each channel
+that follows it. With many processes, each posts to the channels of the servers on its own
+shards, whichever process recorded the change, and a claim in the settings makes each post
+once only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.briefing.records import Story
 from bot.changes import change_answer, record_changes
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.message import message_kwargs
@@ -23,13 +29,41 @@ from bot.render.answers import message_answer
 from bot.render.pages import Answer, Colour, Payload, Section, clip, paginate
 from bot.requests import command_ask
 from bot.router import Intent
-from bot.settings_store import FAILURES_BEFORE_STOP, SettingsStore, SQLiteSettings
+from bot.settings_store import (
+    FAILURES_BEFORE_STOP,
+    Change,
+    SettingsStore,
+    SettingsUnavailable,
+    cluster_of,
+    open_settings,
+)
 
 from .utils.stories import defaults_of, story_choices
 
 log = logging.getLogger(__name__)
 
 NEEDS_MANAGE = "Setting a server's or channel's story needs the **Manage Server** permission."
+#: A change recorded (by any process) this long ago or less is still posted by a process that
+#: had not posted it yet (it was restarting, or another process recorded it); older news is
+#: left alone. Far shorter than a claim lasts (settings_store CLAIM_SECONDS).
+ANNOUNCE_WITHIN = 86400.0
+
+
+def channel_named(bot: BriefingBot, channel_id: int, *named: object) -> str:
+    """A channel as a member reads it: #name when known, else its id. Never `<#id>`: the
+    bot's messages spell out no mention of any kind."""
+    for candidate in (*named, bot.get_channel(channel_id)):
+        name = getattr(candidate, "name", None)
+        if name and getattr(candidate, "id", channel_id) == channel_id:
+            return clip(f"#{name}", 100)
+    return f"channel {channel_id}"
+
+
+def unreachable(exc: SettingsUnavailable) -> list[Payload]:
+    """What a member hears when the settings cannot be reached: nothing was changed."""
+    return message_answer("Settings unreachable", f"The bot's settings cannot be reached right "
+                          f"now ({exc}), so nothing was changed. Answers go on as before; try "
+                          "again in a minute.", ephemeral=True)
 
 
 def _can_manage(interaction: discord.Interaction) -> bool:
@@ -52,7 +86,18 @@ class Stories(commands.Cog):
         self._started = False
 
     async def cog_load(self) -> None:
-        self.settings = await SQLiteSettings.open(self.bot.settings.settings_file)
+        self.settings = await open_settings(self.bot.settings, cluster_of(self.bot))
+
+    async def _guarded(self, interaction: discord.Interaction,
+                       action: Callable[[SettingsStore], Awaitable[None]]) -> None:
+        """Run a command that reads or writes the settings; an outage is answered clearly."""
+        assert self.settings is not None
+        try:
+            await action(self.settings)
+        except SettingsUnavailable as exc:
+            log.warning("/%s: %s", interaction.command.qualified_name
+                        if interaction.command else "?", exc)
+            await send_pages(interaction, unreachable(exc))
 
     async def cog_unload(self) -> None:
         if self.settings is not None:
@@ -77,20 +122,56 @@ class Stories(commands.Cog):
         if self.settings is None:
             return 0
         settings = self.settings
-        async with self.bot.store.snapshot() as snap:
-            changes = await record_changes(snap, settings)
-        posted = 0
-        for story, change_id, pages in changes:
-            for follow in await settings.follows(story=story.id):
-                if follow.stopped:
-                    continue
-                if (self.bot.shard_count and self.bot.get_guild(follow.guild) is None
-                        and self.bot.guilds):
-                    continue  # another process runs this server's shard and posts there
-                if not await settings.claim_post(follow.channel, story.id, change_id):
-                    continue  # posted already (one message per change)
-                posted += await self._post(settings, follow.channel, story.id, pages[0])
+        try:
+            async with self.bot.store.snapshot() as snap:
+                recorded = await record_changes(snap, settings)
+                stories = list(snap.stories)
+            posted = 0
+            now = {story.id for story, _, _ in recorded}
+            for story, change_id, pages in recorded:
+                posted += await self._post_change(settings, story.id, change_id, time.time(),
+                                                  pages[0])
+            for story in stories:  # changes another process recorded (or before a restart)
+                if story.id not in now:
+                    posted += await self._post_latest(settings, story)
+        except SettingsUnavailable as exc:
+            log.warning("what's new not posted: %s; it is posted after the next reload", exc)
+            return 0
+        log.info("what's new: %d change(s) recorded here, %d message(s) posted", len(recorded),
+                 posted)
         return posted
+
+    def _posts_for(self, guild: int) -> bool:
+        """Whether this process runs the shard of `guild` (so it, and no other, posts there)."""
+        count, ids = self.bot.shard_count, self.bot.shard_ids
+        if not count or ids is None:
+            return True  # every shard here
+        return (guild >> 22) % count in ids  # Discord's own routing of a guild to a shard
+
+    async def _post_change(self, settings: SettingsStore, story: str, change_id: int,
+                           at: float, page: Payload) -> int:
+        """Post one change to each channel of this process's servers that followed the story
+        before the change, once (the claim); returns how many were posted."""
+        posted = 0
+        for follow in await settings.follows(story=story):
+            if follow.stopped or not self._posts_for(follow.guild) or follow.at > at:
+                continue
+            if not await settings.claim_post(follow.channel, story, change_id):
+                continue  # posted already (one message per change, across processes)
+            posted += await self._post(settings, follow.channel, story, page)
+        return posted
+
+    async def _post_latest(self, settings: SettingsStore, story: Story) -> int:
+        """Post the story's latest change where it was not posted yet, if it is recent."""
+        if not any(self._posts_for(f.guild) and not f.stopped
+                   for f in await settings.follows(story=story.id)):
+            return 0
+        latest: list[Change] = await settings.changes(story.id, limit=1)
+        if not latest or time.time() - latest[0].at > ANNOUNCE_WITHIN:
+            return 0
+        c = latest[0]
+        pages = change_answer(story, c.old_version, c.new_version, c.body)
+        return await self._post_change(settings, story.id, c.id, c.at, pages[0])
 
     async def _post(self, settings: SettingsStore, channel_id: int, story: str,
                     page: Payload) -> int:
@@ -103,6 +184,7 @@ class Stories(commands.Cog):
             await settings.post_result(channel_id, story, f"{exc.status} {exc.text}"[:200])
             return 0
         await settings.post_result(channel_id, story, None)
+        log.info("posted what's new in %s to channel %s", story, channel_id)
         return 1
 
     # ----------------------------------------------------------------------------- /story
@@ -136,20 +218,24 @@ class Stories(commands.Cog):
                 "No such story", f"There is no story `{clip(story, 64)}`; see `/story list`."))
             return
         guild = interaction.guild_id
-        if guild is None:  # a DM or group DM: the user's own choice
-            await self.settings.set_default("user", interaction.user.id, info.id,
-                                            interaction.user.id)
-            where = "your DMs"
-        else:
-            if not _can_manage(interaction):  # Discord cannot gate one subcommand alone
-                await send_pages(interaction, message_answer("Not allowed", NEEDS_MANAGE))
-                return
-            target = guild if scope == "server" else (interaction.channel_id or guild)
-            await self.settings.set_default(scope, target, info.id, interaction.user.id)
-            where = "this server" if scope == "server" else "this channel"
-        await send_pages(interaction, message_answer(
-            "Story set", f"Questions in {where} are now answered from *{info.title}*, unless "
-                         "they name another story.", ephemeral=True))
+        if guild is not None and not _can_manage(interaction):  # Discord cannot gate one
+            await send_pages(interaction, message_answer("Not allowed", NEEDS_MANAGE))  # alone
+            return
+
+        async def set_it(settings: SettingsStore) -> None:
+            if guild is None:  # a DM or group DM: the user's own choice
+                await settings.set_default("user", interaction.user.id, info.id,
+                                           interaction.user.id)
+                where = "your DMs"
+            else:
+                target = guild if scope == "server" else (interaction.channel_id or guild)
+                await settings.set_default(scope, target, info.id, interaction.user.id)
+                where = "this server" if scope == "server" else "this channel"
+            await send_pages(interaction, message_answer(
+                "Story set", f"Questions in {where} are now answered from *{info.title}*, "
+                             "unless they name another story.", ephemeral=True))
+
+        await self._guarded(interaction, set_it)
 
     @story.command(name="changes", description="What changed in a story's latest versions")
     @app_commands.describe(story="The story")
@@ -159,17 +245,21 @@ class Stories(commands.Cog):
             await send_pages(interaction, message_answer(
                 "No such story", f"There is no story `{clip(story, 64)}`; see `/story list`."))
             return
-        changes = await self.settings.changes(info.id, limit=1)
-        if not changes:
-            await send_pages(interaction, message_answer(
-                "No changes yet", f"No change to *{info.title}* has been recorded since the "
-                                  "bot first saw it.", ephemeral=False))
-            return
-        c = changes[0]
-        when = dt.datetime.fromtimestamp(c.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        pages = change_answer(info, c.old_version, c.new_version, c.body,
-                              title=f"Changes of {when}")
-        await send_pages(interaction, pages, ask=command_ask(Intent.about, "", info.id))
+
+        async def show(settings: SettingsStore) -> None:
+            changes = await settings.changes(info.id, limit=1)
+            if not changes:
+                await send_pages(interaction, message_answer(
+                    "No changes yet", f"No change to *{info.title}* has been recorded since "
+                                      "the bot first saw it.", ephemeral=False))
+                return
+            c = changes[0]
+            when = dt.datetime.fromtimestamp(c.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            pages = change_answer(info, c.old_version, c.new_version, c.body,
+                                  title=f"Changes of {when}")
+            await send_pages(interaction, pages, ask=command_ask(Intent.about, "", info.id))
+
+        await self._guarded(interaction, show)
 
     @story_show.autocomplete("story")
     @story_set.autocomplete("story")
@@ -193,18 +283,28 @@ class Stories(commands.Cog):
                 "No such story", f"There is no story `{clip(story, 64)}`; see `/story list`."))
             return
         target = channel.id if channel else interaction.channel_id
+        guild = interaction.guild_id
         assert target is not None
-        await self.settings.follow(interaction.guild_id, target, info.id, interaction.user.id)
-        await send_pages(interaction, message_answer(
-            "Following", f"<#{target}> will get a short “what's new” message each time "
-                         f"*{info.title}* changes.", ephemeral=True))
+        where = channel_named(self.bot, target, channel, interaction.channel)
+
+        async def add(settings: SettingsStore) -> None:
+            await settings.follow(guild, target, info.id, interaction.user.id)
+            await send_pages(interaction, message_answer(
+                "Following", f"{where} will get a short “what's new” message each time "
+                             f"*{info.title}* changes.", ephemeral=True))
+
+        await self._guarded(interaction, add)
 
     @follow.command(name="list", description="The stories this server's channels follow")
     async def follow_list(self, interaction: discord.Interaction) -> None:
         if not await self._manager(interaction):
             return
-        assert self.settings is not None
-        follows = await self.settings.follows(guild=interaction.guild_id)
+        await self._guarded(interaction, lambda settings: self._show_follows(interaction,
+                                                                              settings))
+
+    async def _show_follows(self, interaction: discord.Interaction,
+                            settings: SettingsStore) -> None:
+        follows = await settings.follows(guild=interaction.guild_id)
         titles = {s.id: s.title for s in self.bot.store.current.stories}
         lines = []
         for f in follows:
@@ -215,7 +315,8 @@ class Stories(commands.Cog):
                          "`/follow add` again")
             elif f.failures:
                 state = f" — ⚠️ last post failed ({clip(f.last_error, 100)})"
-            lines.append(f"<#{f.channel}>: *{titles.get(f.story, f.story)}*{state}")
+            where = channel_named(self.bot, f.channel, interaction.channel)
+            lines.append(f"{where}: *{titles.get(f.story, f.story)}*{state}")
         await send_pages(interaction, paginate(Answer(
             title="Followed stories", colour=Colour.about,
             intro="\n".join(lines) if lines else "No channel follows a story yet.")))
@@ -230,13 +331,17 @@ class Stories(commands.Cog):
                        channel: discord.TextChannel | None = None) -> None:
         if not await self._manager(interaction):
             return
-        assert self.settings is not None
         target = channel.id if channel else interaction.channel_id
-        done = target is not None and await self.settings.unfollow(target, story)
-        await send_pages(interaction, message_answer(
-            "Unfollowed" if done else "Not followed",
-            f"<#{target}> no longer follows `{clip(story, 64)}`." if done else
-            f"<#{target}> does not follow `{clip(story, 64)}`.", ephemeral=True))
+        where = channel_named(self.bot, target or 0, channel, interaction.channel)
+
+        async def remove(settings: SettingsStore) -> None:
+            done = target is not None and await settings.unfollow(target, story)
+            await send_pages(interaction, message_answer(
+                "Unfollowed" if done else "Not followed",
+                f"{where} no longer follows `{clip(story, 64)}`." if done else
+                f"{where} does not follow `{clip(story, 64)}`.", ephemeral=True))
+
+        await self._guarded(interaction, remove)
 
     @follow_add.autocomplete("story")
     @unfollow.autocomplete("story")

@@ -81,5 +81,5 @@ def notes_for(target: str) -> list[dict[str, Any]]:
 
 def transfer_to(receiver: str) -> dict[str, Any]:
     """The deal's one transfer to ``receiver`` (an entity id); fails unless there is exactly one."""
-    (t,) = [t for t in briefing()["deal"]["transfers"] if t["receiver"] == receiver]
+    (t,) = [t for t in briefing()["deal"]["transfers"] if t.get("receiver") == receiver]
     return t

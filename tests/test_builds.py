@@ -201,6 +201,26 @@ def test_an_unchanged_restart_reuses_the_database_without_reading_a_file(
     assert not report.rebuilt
 
 
+def test_a_restart_after_an_upgrade_rebuilds_the_unchanged_files_once(
+        tmp_path: Path, parsed: list[str]) -> None:
+    # A release whose build code changed (new columns, other facts) must not serve the old
+    # release's database just because the briefing files are the same.
+    data = make_data(tmp_path / "data", 2)
+    age(data)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # as the older release left it
+        conn.execute("UPDATE meta SET value = 'an older builder' WHERE key = 'builder'")
+    parsed.clear()
+
+    assert build.current_build(data, db) is None
+    assert build_database(data, db).rebuilt
+    assert sorted(parsed) == ["story-0.yaml", "story-1.yaml"]
+    parsed.clear()
+    assert not build_database(data, db).rebuilt  # and then it is current again
+    assert parsed == []
+
+
 def test_an_edit_that_keeps_the_size_is_seen_by_its_mtime(tmp_path: Path) -> None:
     data = make_data(tmp_path / "data", 1)
     age(data)

@@ -190,6 +190,30 @@ def test_validate_reports_every_problem_with_file_line_and_path(
     assert not expected
 
 
+def test_validate_reports_schema_reference_and_evidence_problems_in_one_pass(
+        cli_env: dict[str, str], tmp_data: Path) -> None:
+    # A misspelt key fails the schema; the file's other records are still checked, so the
+    # dangling reference and the misquote show in the same run, each at its own line. The
+    # misspelt entity is Bukele, whom many records name: those references are not reported
+    # again as dangling, since the entity is there, only broken.
+    path = break_briefing(
+        tmp_data,
+        ("    name: Nayib Bukele\n", "    nmae: Nayib Bukele\n"),
+        ("  brokers: [bukele, el-salvador]", "  brokers: [bukele, nobody-here]"),
+        ("quote: Secretary of State Marc Rubio\n", "quote: Secretary of State Marcus Rubio\n"),
+    )
+    result = run(dict(cli_env, DATA_DIR=str(tmp_data)), "validate")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    found = {int(m["line"]): m for m in problems(result.stderr)}
+    assert len(found) == 3, result.stderr
+    misspelt = found[line_of(path, "nmae:")]
+    assert misspelt["path"].endswith(".nmae") and "'name'" in misspelt["message"]
+    dangling = found[line_of(path, "nobody-here")]
+    assert dangling["path"] == "deal.brokers[1]" and "nobody-here" in dangling["message"]
+    misquote = found[line_of(path, "Marcus Rubio")]
+    assert misquote["path"].endswith(".quote") and "not found" in misquote["message"]
+
+
 def test_validate_locates_an_unknown_key(cli_env: dict[str, str], tmp_data: Path) -> None:
     path = break_briefing(tmp_data,
                           ("    name: Nayib Bukele\n", "    name: Nayib Bukele\n    nickname: B\n"))

@@ -122,18 +122,7 @@ def test_memory_keeps_at_most_its_limit_of_users() -> None:
 # ------------------------------------------------------------------------------ misses
 
 
-def test_misses_keep_text_time_and_count_only_capped_in_size_and_age(tmp_path: Path) -> None:
-    log = MissLog(tmp_path / "misses.sqlite3", max_rows=3, max_age_days=1)
-    for n in range(5):
-        log.record(f"question number {n}?", now=1000.0 + n)
-    log.record("Question number 4", now=1010.0)
-    top = log.top(now=1010.0)
-    assert [m.question for m in top][0] == "question number 4?"
-    assert top[0].count == 2 and len(top) == 3, "at most max_rows distinct questions"
-    assert log.top(now=1010.0 + 2 * 86400) == [], "none older than max_age_days"
-    with sqlite3.connect(log.path) as conn:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(misses)")]
-    assert columns == ["key", "question", "count", "first_asked", "last_asked"]
+# Their caps in size and age, on both backends: tests/test_settings_backends.py.
 
 
 async def test_misses_are_off_with_one_setting(tmp_path: Path, tmp_data: Path) -> None:

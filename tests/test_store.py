@@ -425,6 +425,7 @@ async def test_the_tren_de_aragua_claim_is_shown_disputed_with_its_contradiction
     assert tren is not None
     [claim] = [c for c in tren.claims if c.id == doc_claim["id"]]
     assert claim.status == "disputed"
+    assert claim.claimant is not None
     assert claim.claimant.name == ENTITIES[doc_claim["claimant"]]["name"]
     assert_cites(claim.citations, doc_claim["evidence"])
     assert claim.contradicting, "a disputed claim must show what contradicts it"
@@ -438,7 +439,7 @@ async def test_an_entity_view_lists_the_claims_it_makes_and_is_the_subject_of(
     async with store.snapshot() as snap:
         bukele = await snap.entity(BID, "bukele")
     expected = [c["id"] for c in DOC["claims"]
-                if c["claimant"] == "bukele" or "bukele" in c.get("about", [])]
+                if c.get("claimant") == "bukele" or "bukele" in c.get("about", [])]
     assert [c.id for c in bukele.claims] == expected
 
 
@@ -509,6 +510,7 @@ async def test_the_venezuelans_transfer_is_approximate_with_the_reported_bounds(
     assert q is not None
     assert (q.value, q.approximate, q.low, q.high, q.unit) == (
         dq["value"], dq["approximate"], dq["low"], dq["high"], dq["unit"])
+    assert transfer.receiver is not None
     assert (transfer.giver.name, transfer.receiver.name) == (
         ENTITIES[doc["giver"]]["name"], ENTITIES[doc["receiver"]]["name"])
     # Each figure shown is backed by a cited sentence that states it.

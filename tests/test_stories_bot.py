@@ -79,3 +79,27 @@ async def test_a_changing_reload_posts_one_whats_new_and_an_unchanged_one_nothin
         assert "attributed → **confirmed**" in shown
         await harness.slash(P.owner_reload())
         assert len(posts()) == 1  # one message per version
+
+
+async def test_a_restart_posts_no_news_twice_nor_to_a_channel_that_followed_after_it(
+        tmp_data: Path, db_path: Path) -> None:
+    add_stories(tmp_data, FLOOD)
+    first, later = (c["id"] for c in P.text_channels(P.default_guild())[:2])
+
+    def posts(harness: Harness) -> list:
+        return [c for c in harness.calls if c.name == "POST /channels/{channel_id}/messages"]
+
+    async with Harness.start(tmp_data, db_path) as harness:
+        stories = harness.bot.get_cog("Stories")
+        await stories.announce_changes()  # type: ignore[union-attr]  # the baseline
+        await harness.slash(P.slash_interaction(
+            "follow", {"story": FLOOD}, subcommand="add", member=manager(), channel_id=first))
+        change_the_flood(tmp_data)
+        await harness.slash(P.owner_reload())
+        await harness.wait_for(lambda calls: len(posts(harness)) >= 1)
+        await harness.slash(P.slash_interaction(
+            "follow", {"story": FLOOD}, subcommand="add", member=manager(), channel_id=later))
+    async with Harness.start(tmp_data, db_path) as again:  # a new process, the same files
+        stories = again.bot.get_cog("Stories")
+        assert await stories.announce_changes() == 0  # type: ignore[union-attr]
+        assert posts(again) == []

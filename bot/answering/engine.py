@@ -422,11 +422,14 @@ async def check(index: FactIndex, text: str, *, synonyms: bool = True) -> Check:
               and len((qterms & m.cores[f.key]) - m.name_terms - {"~say"}) >= 2):
             status = ("reported as made without evidence" if "without evidence" in f.lead
                       else "disputed" if f.lead.startswith("Disputed") else "attributed to them")
-            claimant = f.heading.removeprefix("Claim by ").split(" (")[0]
             what = f.detail[0].split(": ", 1)[-1].rstrip(".")
             if what.split(" ", 1)[0] in ("The", "Many", "A", "An", "With", "This"):
                 what = what[:1].lower() + what[1:]
-            result.claims.append((f"That {what} is {claimant}'s claim, {status}.", f))
+            if f.heading.startswith("Claim by "):
+                claimant = f.heading.removeprefix("Claim by ").split(" (")[0]
+                result.claims.append((f"That {what} is {claimant}'s claim, {status}.", f))
+            else:  # the source names no claimant: nor does the check
+                result.claims.append((f"That {what} was reported, with no claimant named.", f))
         elif (not f.gap and f.kind not in ("discrepancy", "claim") and len(result.facts) < 3
               and s.score >= CHECK_THRESHOLD and s.coverage >= 0.3):
             result.facts.append(f)

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .derive import derive_facts
+from .derive import CiteRow, derive_facts
 from .loader import (
     BriefingError,
     LoadedBriefing,
@@ -41,7 +41,8 @@ from .text import fold
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = "2"  # 2: the fact index (facts, fact_entities, fact_search)
+STORE_VERSION = "3"  # 2: the fact index (facts, fact_entities, fact_search); 3: optional
+#                       claimant/receiver, quantities in words, citation notes, source copies
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,7 +71,7 @@ CREATE TABLE deal_entities(briefing_id TEXT, deal_id TEXT, entity_id TEXT, relat
     position INTEGER);
 CREATE TABLE transfers(briefing_id TEXT, id TEXT, deal_id TEXT, position INTEGER,
     giver_id TEXT, receiver_id TEXT, what TEXT, subject_id TEXT, q_value INTEGER,
-    q_approximate INTEGER, q_low INTEGER, q_high INTEGER, q_unit TEXT,
+    q_approximate INTEGER, q_low INTEGER, q_high INTEGER, q_unit TEXT, q_words TEXT,
     PRIMARY KEY(briefing_id, id));
 CREATE TABLE deal_lines(briefing_id TEXT, deal_id TEXT, kind TEXT, position INTEGER,
     text TEXT, entity_id TEXT, evidence_key TEXT);
@@ -87,8 +88,12 @@ CREATE TABLE discrepancies(briefing_id TEXT, id TEXT, topic TEXT, severity TEXT,
 CREATE TABLE discrepancy_targets(briefing_id TEXT, discrepancy_id TEXT, target_id TEXT);
 CREATE INDEX discrepancy_targets_target ON discrepancy_targets(briefing_id, target_id);
 CREATE TABLE evidence(briefing_id TEXT, owner TEXT, relation TEXT, position INTEGER,
-    source_id TEXT, quote TEXT, sentence TEXT, reported_by TEXT);
+    source_id TEXT, quote TEXT, sentence TEXT, reported_by TEXT, note TEXT);
 CREATE INDEX evidence_owner ON evidence(briefing_id, owner);
+CREATE TABLE source_copies(briefing_id TEXT, source_id TEXT, position INTEGER, url TEXT,
+    date TEXT, note TEXT);
+CREATE TABLE source_reliability(briefing_id TEXT, source_id TEXT, position INTEGER,
+    what TEXT, reliability TEXT);
 CREATE VIRTUAL TABLE search USING fts5(
     name, aliases, body,
     kind UNINDEXED, ref_id UNINDEXED, briefing_id UNINDEXED,
@@ -226,6 +231,10 @@ def current_build(data_dir: Path, db_path: Path) -> BuildReport | None:
     started = time.perf_counter()
     meta = read_meta(db_path)
     if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
+        return None
+    if meta.get("builder") != builder_version():
+        # Built by other code (an older release): its rows, or even its tables, may not be
+        # what this code writes and reads, so the same files are built again, once.
         return None
     signature = file_signature(data_dir)
     if signature is not None and meta.get("file_signature") == signature:
@@ -511,7 +520,7 @@ def _evidence_rows(
 ) -> Iterator[tuple[object, ...]]:
     for position, ev in enumerate(evidence):
         yield (bid, owner, relation, position, ev.source, ev.quote, item.sentence(ev),
-               "\x1f".join(ev.reported_by))
+               "\x1f".join(ev.reported_by), ev.note)
 
 
 def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: int) -> int:
@@ -533,6 +542,12 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
     )
     for s in b.sources:
         fts.append((s.title, s.publisher, s.notes or "", "source", s.id, bid))
+    conn.executemany("INSERT INTO source_copies VALUES (?, ?, ?, ?, ?, ?)",
+                     [(bid, s.id, j, c.url, c.date.isoformat() if c.date else None, c.note)
+                      for s in b.sources for j, c in enumerate(s.copies)])
+    conn.executemany("INSERT INTO source_reliability VALUES (?, ?, ?, ?, ?)",
+                     [(bid, s.id, j, r.what, r.reliability.value)
+                      for s in b.sources for j, r in enumerate(s.reliability_for)])
 
     alias_rows = []
     role_rows = []
@@ -590,16 +605,18 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
         for j, t in enumerate(d.transfers):
             q = t.quantity
             conn.execute(
-                "INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (bid, t.id, d.id, j, t.giver, t.receiver, t.what, t.subject,
                  q.value if q else None, int(q.approximate) if q else None,
-                 q.low if q else None, q.high if q else None, q.unit if q else None),
+                 q.low if q else None, q.high if q else None, q.unit if q else None,
+                 q.words if q else None),
             )
             ev.extend(_evidence_rows(bid, item, t.id, t.evidence, "support"))
             # The subject's names let "how many Americans" find the transfer of US nationals.
             subject = next((e for e in b.entities if e.id == t.subject), None)
             subject_names = " ".join([subject.name, *subject.aliases]) if subject else ""
-            fts.append((t.what, subject_names, f"{names[t.giver]} {names[t.receiver]}",
+            receiver = names[t.receiver] if t.receiver else ""  # a release has none
+            fts.append((t.what, subject_names, f"{names[t.giver]} {receiver}".strip(),
                         "transfer", t.id, bid))
         lines: list[tuple[str, int, LegalBasis | Condition]] = [
             *(("legal_basis", j, basis) for j, basis in enumerate(d.legal_basis)),
@@ -628,7 +645,8 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
                          [(bid, claim.id, ref) for ref in claim.about])
         ev.extend(_evidence_rows(bid, item, claim.id, claim.evidence, "support"))
         ev.extend(_evidence_rows(bid, item, claim.id, claim.contradicting, "contradict"))
-        fts.append((names[claim.claimant], "", claim.text, "claim", claim.id, bid))
+        fts.append((names[claim.claimant] if claim.claimant else "", "", claim.text, "claim",
+                    claim.id, bid))
 
     for i, disc in enumerate(b.discrepancies):
         conn.execute(
@@ -647,10 +665,17 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
 
     for fact in b.facts:  # editors' facts cite their sources like every other record
         ev.extend(_evidence_rows(bid, item, fact.id, fact.evidence, "support"))
-    conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ev)
+    conn.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ev)
     conn.executemany("INSERT INTO search VALUES (?, ?, ?, ?, ?, ?)", fts)
     _write_facts(conn, item)
     return _records(item)
+
+
+def _cite(c: CiteRow) -> tuple[object, ...]:
+    """A fact's citation as stored; the note only when it has one, so that a briefing
+    without notes is stored as it always was."""
+    row = dataclasses.astuple(c)
+    return row if c.note else row[:-1]
 
 
 def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
@@ -665,9 +690,9 @@ def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
         "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(bid, f.id, i, f.kind, " ".join(f.types), f.subject, f.lead, f.heading,
           json.dumps(f.detail), f.words, json.dumps(f.questions), int(f.gap),
-          json.dumps([dataclasses.astuple(c) for c in f.citations]),
+          json.dumps([_cite(c) for c in f.citations]),
           json.dumps([[n.id, n.topic, n.severity, n.source_says, n.record_says,
-                       dataclasses.astuple(n.record_cite) if n.record_cite else None]
+                       _cite(n.record_cite) if n.record_cite else None]
                       for n in f.notes]),
           " ".join(f.sources)) for i, f in enumerate(rows)])
     conn.executemany("INSERT INTO fact_entities VALUES (?, ?, ?)",

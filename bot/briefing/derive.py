@@ -37,6 +37,7 @@ class CiteRow:
     origin: str
     sentence: str
     relation: str = "support"  # or "contradict"
+    note: str | None = None  # the editor's note on this one citation
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class _Deriver:
             if ev.reported_by:
                 origin += ", reporting " + ", ".join(self.sources[s].publisher
                                                     for s in ev.reported_by)
-            out.append(CiteRow(ev.source, origin, self.item.sentence(ev), relation))
+            out.append(CiteRow(ev.source, origin, self.item.sentence(ev), relation, ev.note))
         return out
 
     def note_rows(self, targets: Iterable[str]) -> tuple[NoteRow, ...]:
@@ -247,28 +248,43 @@ class _Deriver:
         parts = []
         for t in d.transfers:
             giver, receiver = self.name(t.giver), self.name(t.receiver)
-            if t.quantity:
+            # A release (no receiver, or the freed themselves) is not "sent to" anyone.
+            released = t.receiver is None or t.receiver == t.subject
+            verb = "released" if released else "sent"
+            to = "" if released else f" to {receiver}"
+            if t.quantity and t.quantity.value is None:
+                # Only words: they are the answer to "how many", never made a number.
+                lead = (f"{giver} {verb} {t.what[:1].lower()}{t.what[1:]}{to}: "
+                        f"“{t.quantity.words}”, with no figure given.")
+            elif t.quantity:
                 q = t.quantity
-                verb = "released" if t.receiver == t.subject else "sent"
-                to = "" if t.receiver == t.subject else f" to {receiver}"
-                lead = f"{giver} {verb} {'about ' if q.approximate else ''}{q.value:,} {q.unit}"
+                value = q.value
+                assert value is not None
+                lead = f"{giver} {verb} {'about ' if q.approximate else ''}{value:,} {q.unit}"
+                if q.words:
+                    lead += f" (in words: “{q.words}”)"
                 lead += f"{to} ({t.what})"
-                others = sorted({x for x in (q.low, q.high) if x is not None and x != q.value})
+                others = sorted({x for x in (q.low, q.high) if x is not None and x != value})
                 if others:
                     lead += (f", by the article; other reports give "
                              f"{_join([f'{x:,}' for x in others])}")
                 lead += "."
+            elif t.receiver is None:
+                lead = f"{giver} released {t.what[:1].lower()}{t.what[1:]}."
             else:
                 lead = f"{giver} handed over {t.what} to {receiver}."
-            parts.append(f"{giver} → {receiver}: {t.what}")
+            arrow = f"{giver} → {receiver}" if t.receiver else f"{giver} (released)"
+            parts.append(f"{arrow}: {t.what}")
             people = self.entities[t.subject].kind.value in ("group", "person") if (
                 t.subject and t.subject in self.entities) else False
             types = ("quantity", "actor", "event", *(("person",) if people else ()))
             self.add(FactRow(t.id, "transfer", types, lead,
-                             f"{giver} → {receiver}: {t.what}", t.subject or "",
+                             f"{arrow}: {t.what}", t.subject or "",
                              tuple(x for x in (t.giver, t.receiver, t.subject) if x),
                              words=f"{t.what} {self.names_words([t.subject] if t.subject else [])}"
-                                   f" {giver} {receiver} released freed sent returned handed"),
+                                   f" {giver} {receiver} released freed sent returned handed"
+                                   + (f" {t.quantity.words}" if t.quantity and t.quantity.words
+                                      else "")),
                      t.evidence, note_targets=[t.id, *( [t.subject] if t.subject else [])])
         if d.brokers:
             brokers = [self.name(x) for x in d.brokers]
@@ -317,8 +333,23 @@ class _Deriver:
 
     def claims(self) -> None:
         for c in self.b.claims:
+            # No claimant: the source names nobody, and neither does the statement.
             who = self.name(c.claimant)
             text = _strip_end(c.text)
+            if not c.claimant:
+                status = c.status.value
+                # "named" is a synonym of "called": the index's words say "attributed to no
+                # one", so "what did X call ..." does not match the absence of a name.
+                lead = f"Reported, attributed to no one ({status}): {_lower_first(text)}."
+                if c.contradicting:
+                    lead = lead[:-1] + f"; against it: “{_strip_end(c.contradicting[0].quote)}”."
+                self.add(FactRow(c.id, "claim", ("claim", "reason"), lead,
+                                 f"Claim attributed to no one ({status})", "", tuple(c.about),
+                                 (f"Attributed to no one: {c.text}",),
+                                 # Nobody is named as saying it: no "said" to match.
+                                 words="claim claims reported " + self.names_words(c.about)),
+                         c.evidence, c.contradicting, note_targets=[c.id])
+                continue
             if c.status.value == "disputed" and c.contradicting:
                 against = c.contradicting[0]
                 reporters = _join([self.sources[s].publisher.split(" (")[0]
@@ -366,7 +397,11 @@ class _Deriver:
             self.add(FactRow(f"{s.id}#source", "source", ("source", "organisation"),
                              f"{s.publisher} (reliability: {s.reliability.value}): "
                              f"{_strip_end(s.notes)}.", s.title, "", (),
-                             (f"Address of the copy read: {s.url}",) if s.url else (),
+                             (*((f"Address of the copy read: {s.url}",) if s.url else ()),
+                              *(f"Also read at: {c.url}" + (f" ({c.note})" if c.note else "")
+                                for c in s.copies),
+                              *(f"Reliability for {r.what}: {r.reliability.value}"
+                                for r in s.reliability_for)),
                              words=f"{s.publisher} {s.title} source reliable reliability "
                                    f"{s.reliability.value} reported said"))
 

@@ -23,6 +23,7 @@ class FactCite:
     origin: str
     sentence: str
     relation: str  # "support" or "contradict"
+    note: str | None = None  # the editor's note on this one citation
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ quote occurs in the text of its source, so that the store can cite the whole sen
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -324,7 +326,8 @@ def _entity_refs(b: Briefing) -> Iterator[tuple[Loc, str]]:
     for i, quote in enumerate(b.quotes):
         yield ("quotes", i, "speaker"), quote.speaker
     for i, claim in enumerate(b.claims):
-        yield ("claims", i, "claimant"), claim.claimant
+        if claim.claimant:  # none when the source names nobody
+            yield ("claims", i, "claimant"), claim.claimant
     for i, fact in enumerate(b.facts):
         for j, ref in enumerate(fact.about):
             yield ("facts", i, "about", j), ref
@@ -358,6 +361,126 @@ def _read_text(path: Path, file: str) -> tuple[str | None, Problem | None]:
         return None, Problem(file, line, "", f"not UTF-8 text (byte {exc.start})")
 
 
+# ---------------------------------------------------------------------------- one pass
+
+#: The lists of records at the top of a briefing; a schema error in one record skips only it.
+RECORD_LISTS = ("sources", "entities", "events", "quotes", "claims", "discrepancies", "facts")
+#: Lists of records inside the deal, skipped one by one in the same way.
+DEAL_LISTS = ("transfers", "legal_basis", "conditions")
+#: Stand-ins for required top-level fields that failed the schema, so that the rest of the
+#: file can still be checked; each is reported above and never built.
+_PLACEHOLDERS: dict[str, Any] = {"id": "invalid", "title": "-", "summary": "-",
+                                 "version": "0", "updated": "2000-01-01",
+                                 "primary_source": "invalid"}
+
+
+@dataclass(slots=True)
+class _Salvaged:
+    """The part of a briefing that passed the schema, and how to find its records' lines.
+
+    `kept[path]` lists, for a list of records, the original index of each record kept, so
+    that a problem found in the salvaged data is reported at its place in the file.
+    """
+
+    data: Any = None
+    kept: dict[Loc, list[int]] = field(default_factory=dict)
+    failed_ids: frozenset[str] = frozenset()  # ids of records skipped for schema errors
+    failed_fields: frozenset[str] = frozenset()  # top-level fields that failed
+
+    def original(self, loc: Loc) -> Loc:
+        """Where `loc` (a place in the salvaged data) is in the file as written."""
+        for path, kept in self.kept.items():
+            n = len(path)
+            index = loc[n] if len(loc) > n else None
+            if loc[:n] == path and isinstance(index, int):
+                loc = (*path, kept[index], *loc[n + 1:])
+        return loc
+
+
+def _schema_messages(errors: Sequence[Any]) -> list[tuple[Loc, str]]:
+    """One message per schema mistake: a misspelt key (`descripton`) is one problem, at
+    the key as written, rather than an unknown key plus a missing field."""
+    missing = {tuple(e["loc"]): e for e in errors if e["type"] == "missing"}
+    paired: set[Loc] = set()
+    out: list[tuple[Loc, str]] = []
+    for error in errors:
+        loc: Loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+            wanted = [m[-1] for m in missing
+                      if m[:-1] == loc[:-1] and m not in paired and isinstance(m[-1], str)]
+            close = difflib.get_close_matches(loc[-1], wanted, n=1, cutoff=0.75)
+            if close:
+                paired.add((*loc[:-1], close[0]))
+                out.append((loc, f"unknown key '{loc[-1]}': did you mean '{close[0]}'?"))
+                continue
+        out.append((loc, error["msg"]))
+    return [(loc, msg) for loc, msg in out if loc not in paired]
+
+
+def _record_of(loc: Loc) -> Loc:
+    """The record an error at `loc` belongs to: a list item, the deal's item, or a field."""
+    if len(loc) >= 2 and loc[0] in RECORD_LISTS and isinstance(loc[1], int):
+        return loc[:2]
+    if (len(loc) >= 3 and loc[0] == "deal" and loc[1] in DEAL_LISTS
+            and isinstance(loc[2], int)):
+        return loc[:3]
+    if loc and loc[0] == "deal":
+        return ("deal",)
+    return loc[:1]
+
+
+def _salvage(data: dict[str, Any], errors: Iterable[Any]) -> _Salvaged:
+    """`data` without the records (and top-level fields) that failed the schema."""
+    bad = {_record_of(tuple(e["loc"])) for e in errors}
+    out = dict(data)
+    failed_ids: set[str] = set()
+    failed_fields: set[str] = set()
+    kept: dict[Loc, list[int]] = {}
+
+    def ids_in(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("id"), str):
+                # A misformed id ("Maiquetia", "maiq uetia") is most likely meant as the id
+                # the references use: neither counts as dangling.
+                failed_ids.update((value["id"], re.sub(r"[^a-z0-9-]", "", value["id"].lower())))
+            for item in value.get("transfers", ()) if isinstance(
+                    value.get("transfers"), list) else ():
+                ids_in(item)
+
+    def prune(container: dict[str, Any], path: Loc, key: str) -> None:
+        items = container.get(key)
+        if not isinstance(items, list) or not any((*path, key, i) in bad
+                                                   for i in range(len(items))):
+            return
+        keep = [i for i in range(len(items)) if (*path, key, i) not in bad]
+        for i in range(len(items)):
+            if i not in keep:
+                ids_in(items[i])
+        container[key] = [items[i] for i in keep]
+        kept[(*path, key)] = keep
+
+    for key in RECORD_LISTS:
+        prune(out, (), key)
+    if ("deal",) in bad:
+        ids_in(out.pop("deal", None))
+        failed_fields.add("deal")
+    elif isinstance(out.get("deal"), dict):
+        out["deal"] = dict(out["deal"])
+        for key in DEAL_LISTS:
+            prune(out["deal"], ("deal",), key)
+        if out["deal"].get("transfers") == []:  # a deal needs one: none of its own is left
+            ids_in(out.pop("deal"))
+            failed_fields.add("deal")
+    for loc in bad:
+        if len(loc) == 1 and isinstance(loc[0], str) and loc[0] != "deal":
+            name = loc[0]
+            failed_fields.add(name)
+            out.pop(name, None)
+            if name in _PLACEHOLDERS:
+                out[name] = _PLACEHOLDERS[name]
+    return _Salvaged(out, kept, frozenset(failed_ids), frozenset(failed_fields))
+
+
 def load_briefing(path: Path, sources_dir: Path) -> LoadedBriefing:
     """Load and check one briefing file; raise BriefingError with every problem found.
 
@@ -389,21 +512,28 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
         if lines is None:
             raise _NeedsLocating
         raise BriefingError([Problem(file, 1, "", "the top level must be a mapping of fields")])
+    salvaged = _Salvaged()
     try:
         briefing = Briefing.model_validate(data)
     except ValidationError as exc:
         if lines is None:
             raise _NeedsLocating from None
-        for error in exc.errors(include_url=False):
-            loc: Loc = tuple(error["loc"])
-            problems.append(
-                Problem(file, _line_for(lines, loc), format_loc(loc), error["msg"])
-            )
-        raise BriefingError(problems) from None
+        errors = exc.errors(include_url=False)
+        for loc, message in _schema_messages(errors):
+            problems.append(Problem(file, _line_for(lines, loc), format_loc(loc), message))
+        # One pass reports everything: the records that passed the schema are still checked
+        # for references and evidence, so an editor does not fix one kind of mistake only to
+        # meet the next kind on the following run.
+        salvaged = _salvage(data, errors)
+        try:
+            briefing = Briefing.model_validate(salvaged.data)
+        except ValidationError:
+            raise BriefingError(problems) from None  # nothing checkable is left
 
     def report(loc: Loc, message: str) -> None:
         if lines is None:
             raise _NeedsLocating
+        loc = salvaged.original(loc)
         problems.append(Problem(file, _line_for(lines, loc), format_loc(loc), message))
 
     seen: dict[str, Loc] = {}
@@ -415,7 +545,7 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
     entity_ids = {e.id for e in briefing.entities}
     source_ids = {s.id for s in briefing.sources}
     for loc, ref in _entity_refs(briefing):
-        if ref not in entity_ids:
+        if ref not in entity_ids and ref not in salvaged.failed_ids:
             report(loc, f"unknown entity '{ref}'")
     record_refs = [
         *((("discrepancies", i, "applies_to", j), ref)
@@ -424,7 +554,7 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
           for i, c in enumerate(briefing.claims) for j, ref in enumerate(c.about)),
     ]
     for loc, ref in record_refs:
-        if ref not in seen:
+        if ref not in seen and ref not in salvaged.failed_ids:
             report(loc, f"unknown record '{ref}'")
     named: dict[str, tuple[str, Loc]] = {}
     for i, entity in enumerate(briefing.entities):
@@ -438,7 +568,9 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
                 report(loc, f"'{alias}' names both '{owner[0]}' (line "
                        f"{_line_for(lines, owner[1])}) and '{entity.id}': a name or alias "
                        "must belong to one entity")
-    if briefing.primary_source not in source_ids:
+    skipped = salvaged.failed_ids | salvaged.failed_fields  # reported above, or a stand-in
+    if briefing.primary_source not in source_ids and briefing.primary_source not in skipped \
+            and "primary_source" not in skipped:
         report(("primary_source",), f"unknown source '{briefing.primary_source}'")
 
     texts: dict[str, SourceText] = {}
@@ -461,8 +593,10 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
     dumped = briefing.model_dump(mode="json")
     for loc, ev in _evidence_locs(dumped, ()):
         for j, ref in enumerate(ev["reported_by"]):
-            if ref not in source_ids:
+            if ref not in source_ids and ref not in salvaged.failed_ids:
                 report((*loc, "reported_by", j), f"unknown source '{ref}'")
+        if ev["source"] in salvaged.failed_ids:
+            continue  # its source has errors above: its quote is checked once it loads
         if ev["source"] not in source_ids:
             report((*loc, "source"), f"unknown source '{ev['source']}'")
         elif ev["source"] not in texts:
@@ -479,6 +613,7 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
 
     if problems:
         raise BriefingError(problems)
+    assert not salvaged.failed_fields, "a salvaged briefing always had schema problems"
     return LoadedBriefing(briefing=briefing, file=file, texts=texts,
                           id_line=lines.get(("id",)) if lines is not None else None)
 

@@ -18,6 +18,7 @@ class Citation:
     quote: str
     sentence: str
     reported_by: tuple[str, ...] = ()  # publishers the cited passage attributes the fact to
+    note: str | None = None  # the editor's note on this one citation ("translated", ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class QuoteView:
 class ClaimView:
     id: str
     text: str
-    claimant: EntityRef
+    claimant: EntityRef | None  # None: the source names nobody ("It was reported that ...")
     status: str
     citations: tuple[Citation, ...]
     contradicting: tuple[Citation, ...]
@@ -89,18 +90,19 @@ class EventView:
 
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    value: int
+    value: int | None  # None: the sources give only words
     approximate: bool
     low: int | None
     high: int | None
     unit: str
+    words: str | None = None  # as the source puts it ("a considerable number"), never a figure
 
 
 @dataclass(frozen=True, slots=True)
 class TransferView:
     id: str
     giver: EntityRef
-    receiver: EntityRef
+    receiver: EntityRef | None  # None: a release, not handed to anyone
     what: str
     subject: EntityRef | None
     quantity: Quantity | None
@@ -173,6 +175,23 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceCopy:
+    """Another address where the same source was read."""
+
+    url: str
+    date: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityFor:
+    """A reliability that differs from the source's own, for what `what` says."""
+
+    what: str
+    reliability: str
+
+
+@dataclass(frozen=True, slots=True)
 class SourceView:
     id: str
     title: str
@@ -182,6 +201,8 @@ class SourceView:
     reliability: str
     has_text: bool
     cited: int  # how many citations rest on it, directly or as a reporter
+    copies: tuple[SourceCopy, ...] = ()
+    reliability_for: tuple[ReliabilityFor, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,10 +52,30 @@ class Evidence(Model):
         default_factory=list,
         description="Sources the quoted passage attributes the fact to (e.g. AP, via the record).",
     )
+    note: ShortText | None = Field(
+        default=None,
+        description="A note on this one citation, shown with it under Sources (e.g. "
+                    "'translated', 'the article's wording; AP differs').")
 
 
 class Evidenced(Model):
     evidence: list[Evidence] = Field(min_length=1, description="Where this comes from.")
+
+
+class Copy(Model):
+    """Another place the same source was read (a reprint, an archive copy)."""
+
+    url: ShortText = Field(description="Address where this copy was read.")
+    date: dt.date | None = None
+    note: ShortText | None = Field(default=None, description="What this copy is, or what was "
+                                   "read in it, e.g. 'archive copy'.")
+
+
+class ReliabilityFor(Model):
+    """A reliability that differs from the source's own for one kind of statement."""
+
+    what: ShortText = Field(description="What this rating covers, e.g. 'its figure of 80'.")
+    reliability: Reliability
 
 
 class Source(Model):
@@ -64,7 +84,12 @@ class Source(Model):
     publisher: ShortText
     date: dt.date | None = None
     url: ShortText | None = Field(default=None, description="Address where the copy was read.")
+    copies: list[Copy] = Field(
+        default_factory=list, description="Other addresses where the same source was read.")
     reliability: Reliability
+    reliability_for: list[ReliabilityFor] = Field(
+        default_factory=list,
+        description="Where the source is trusted more or less than `reliability` says.")
     text: ShortText | None = Field(
         default=None, description="File under data/sources/ holding the text, when we hold it."
     )
@@ -137,7 +162,11 @@ class Event(Evidenced):
 
 
 class Quantity(Model):
-    value: Count
+    value: Count | None = Field(default=None, description="The figure; leave out when the "
+                                "sources give only words ('a considerable number').")
+    words: ShortText | None = Field(
+        default=None, description="How the source puts it in words, e.g. 'a considerable "
+                                  "number': shown as written, never turned into a figure.")
     approximate: bool = False
     low: Count | None = Field(default=None, description="Lowest figure reported elsewhere.")
     high: Count | None = Field(default=None, description="Highest figure reported elsewhere.")
@@ -145,6 +174,13 @@ class Quantity(Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> Quantity:
+        if self.value is None:
+            if self.words is None:
+                raise ValueError("a quantity needs a 'value', its 'words', or both")
+            if self.low is not None or self.high is not None or self.approximate:
+                raise ValueError("'low', 'high' and 'approximate' qualify a 'value'; "
+                                 "a quantity in words only has none")
+            return self
         if self.low is not None and self.low > self.value:
             raise ValueError(f"low ({self.low}) is above value ({self.value})")
         if self.high is not None and self.high < self.value:
@@ -155,7 +191,9 @@ class Quantity(Model):
 class Transfer(Evidenced):
     id: Id
     giver: Id
-    receiver: Id
+    receiver: Id | None = Field(
+        default=None, description="Entity id of who received it; leave out for a release "
+                                  "(freed, not handed to anyone).")
     what: ShortText
     subject: Id | None = Field(default=None, description="Entity id of who or what is handed over.")
     quantity: Quantity | None = None
@@ -209,7 +247,9 @@ class ClaimStatus(StrEnum):
 class Claim(Evidenced):
     id: Id
     text: Text
-    claimant: Id
+    claimant: Id | None = Field(
+        default=None, description="Entity id of who makes the claim; leave out when the "
+                                  "source names nobody ('It was reported that ...').")
     status: ClaimStatus
     about: list[Id] = Field(default_factory=list, description="Ids of records it is about.")
     contradicting: list[Evidence] = Field(default_factory=list)
@@ -218,6 +258,9 @@ class Claim(Evidenced):
     def _disputed_needs_contradiction(self) -> Claim:
         if self.status is ClaimStatus.disputed and not self.contradicting:
             raise ValueError("a disputed claim needs 'contradicting' evidence")
+        if self.status is ClaimStatus.attributed and self.claimant is None:
+            raise ValueError("an attributed claim needs a 'claimant'; a claim the source "
+                             "attributes to nobody is 'reported'")
         return self
 
 

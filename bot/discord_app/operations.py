@@ -238,11 +238,24 @@ async def status(bot: BriefingBot, shard_id: int | None = None, *,
                            sections=sections, ephemeral=True))
 
 
-def misses(bot: BriefingBot, limit: int = 50) -> list[Payload]:
-    """Questions the briefing's sources did not answer, most asked first (owners only)."""
-    from bot.answering.misses import MissLog
+async def misses(bot: BriefingBot, limit: int = 50) -> list[Payload]:
+    """Questions the briefing's sources did not answer, most asked first (owners only), from
+    the log the conversation cog writes to (Redis or the file; see bot/answering/misses.py)."""
+    from bot.answering.misses import MissStore, open_misses
     from bot.render.question import misses_answer
+    from bot.settings_store import SettingsUnavailable, cluster_of
 
     settings = bot.settings
-    found = MissLog(settings.misses_file).top(limit) if settings.misses_enabled else []
+    sink: MissStore | None = getattr(bot.get_cog("Conversation"), "misses", None)
+    opened = None
+    if sink is None:
+        sink = opened = open_misses(settings, cluster_of(bot))
+    try:
+        found = await sink.top(limit) if sink is not None else []
+    except SettingsUnavailable as exc:
+        return message_answer("Misses unreachable", f"The unanswered questions cannot be read "
+                              f"right now: {exc}. Answers go on as before.", ephemeral=True)
+    finally:
+        if opened is not None:
+            await opened.close()
     return misses_answer(found, enabled=settings.misses_enabled)

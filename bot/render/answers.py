@@ -81,7 +81,13 @@ def short_date(event: EventView) -> str:
 
 
 def quantity(q: Quantity) -> str:
+    """A figure as the briefing gives it: a number, the source's words, or both. Words
+    ("a considerable number") are shown as written, never turned into a number."""
+    if q.value is None:
+        return f"“{q.words}” (no figure given)"
     text = f"{'about ' if q.approximate else ''}{q.value:,} {q.unit}"
+    if q.words:
+        text += f" (in words: “{q.words}”)"
     reported = sorted({x for x in (q.low, q.high) if x is not None and x != q.value})
     if reported:
         text += f" (other reports: {', '.join(f'{x:,}' for x in reported)})"
@@ -92,10 +98,22 @@ def names(refs: Iterable[EntityRef]) -> str:
     return ", ".join(r.name for r in refs) or "—"
 
 
+#: How a claim whose source names nobody is shown: never attributed to anyone.
+NO_CLAIMANT = "no claimant named"
+
+
+def claimant_name(claim: ClaimView) -> str:
+    """Who makes a claim, as a section heading names them."""
+    return claim.claimant.name if claim.claimant else NO_CLAIMANT.capitalize()
+
+
 def claim_lines(claim: ClaimView, foot: Footnotes, *, claimant: bool = True) -> list[str]:
     """A claim with its badge inline, its sources and what contradicts it."""
     mark = STATUS_MARK.get(claim.status, claim.status)
-    who = f" by {claim.claimant.name}" if claimant else ""
+    if claim.claimant is None:
+        who = f" ({NO_CLAIMANT})"  # inline even under a heading: it is the badge's meaning
+    else:
+        who = f" by {claim.claimant.name}" if claimant else ""
     marks = foot.mark(claim.citations)
     if claim.contradicting:
         marks += f" · against it: {foot.mark(claim.contradicting)}"
@@ -129,8 +147,10 @@ def event_lines(e: EventView, foot: Footnotes) -> list[str]:
 def transfer_line(t: TransferView, foot: Footnotes) -> list[str]:
     """Who gave what to whom, with its figure and sources."""
     what = f"{quantity(t.quantity)}: {t.what}" if t.quantity else t.what
-    return [fact(f"**{t.giver.name}** → **{t.receiver.name}**: {what}", foot.mark(t.citations)),
-            *foot.flags(t.notes)]
+    # A release has no receiver: nobody is shown as taking what was freed.
+    who = (f"**{t.giver.name}** → **{t.receiver.name}**" if t.receiver
+           else f"**{t.giver.name}** released")
+    return [fact(f"{who}: {what}", foot.mark(t.citations)), *foot.flags(t.notes)]
 
 
 def sourced_lines(items: Sequence[Sourced], foot: Footnotes) -> list[str]:
@@ -277,8 +297,9 @@ def transfer_answer(transfers: Sequence[TransferView], question: str) -> list[Pa
     lines = []
     for t in transfers:
         figure = quantity(t.quantity) if t.quantity else "no figure given"
-        lines.append(fact(f"**{figure}** — {t.what}, from {t.giver.name} to {t.receiver.name}.",
-                          foot.mark(t.citations)))
+        whence = (f"from {t.giver.name} to {t.receiver.name}" if t.receiver
+                  else f"released by {t.giver.name}")
+        lines.append(fact(f"**{figure}** — {t.what}, {whence}.", foot.mark(t.citations)))
         lines.extend(foot.flags(t.notes))
     return card(Answer(title=echo(question, 200) or "How many", colour=Colour.deal,
                        intro="\n".join(lines), related=(Related("Deal", "deal"),)), foot)
@@ -304,7 +325,7 @@ def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None,
                                      f"{speaker.name if speaker else 'anyone'}."))
     foot = Footnotes()
     sections = [Section(q.speaker.name, quote_lines(q, foot, speaker=False)) for q in quotes]
-    sections += [Section(f"Attributed to {c.claimant.name} ({c.status})",
+    sections += [Section(f"Attributed to {claimant_name(c)} ({c.status})",
                          claim_lines(c, foot, claimant=False)) for c in claims]
     if quotes:
         intro = (f"{len(quotes)} quote(s), word for word as the source prints them; "
@@ -319,7 +340,7 @@ def quotes_answer(quotes: Sequence[QuoteView], speaker: EntityRef | None = None,
 
 def claims_answer(claims: Sequence[ClaimView]) -> list[Payload]:
     foot = Footnotes()
-    sections = [Section(f"{c.claimant.name} ({c.status})", claim_lines(c, foot, claimant=False))
+    sections = [Section(f"{claimant_name(c)} ({c.status})", claim_lines(c, foot, claimant=False))
                 for c in claims]
     disputed = sum(c.status == "disputed" for c in claims)
     return card(Answer(title="Claims and who makes them", colour=Colour.quote,
@@ -360,6 +381,11 @@ def sources_answer(sources: Sequence[SourceView]) -> list[Payload]:
         lines = [" · ".join(bits)]
         if s.url:
             lines.append(f"Copy read at: {s.url}")
+        for c in s.copies:
+            said = " · ".join(x for x in (c.date, c.note) if x)
+            lines.append(f"Also read at: {c.url}" + (f" ({said})" if said else ""))
+        for r in s.reliability_for:
+            lines.append(f"Reliability for {r.what}: {r.reliability}")
         lines.append(("Text held: every quote from it is checked. " if s.has_text else "")
                      + f"Cited {s.cited} time(s).")
         sections.append(Section(s.title, ["\n".join(lines)]))

@@ -55,6 +55,9 @@ class Footnotes:
         if key not in self._numbers:
             self.citations.append(citation)
             self._numbers[key] = len(self.citations)
+        elif citation.note and not self.citations[self._numbers[key] - 1].note:
+            # The same sentence cited again, this time with the editor's note: keep the note.
+            self.citations[self._numbers[key] - 1] = citation
         return self._numbers[key]
 
     def mark(self, cites: Iterable[Citation]) -> str:
@@ -151,8 +154,9 @@ def footnote_pages(pages: Pages, sources: Sequence[SourceView], title: str) -> P
         if source is not None and source.date:
             bits.append(source.date)
         bits.append(f"reliability: {c.reliability}")
+        note = f"\n-# Note: {c.note}" if c.note else ""  # the editor's, on this citation
         sections.append(Section(f"[{number}] {c.source_title}", [
-            f"> “{c.sentence}”\n> — *{origin(c)}*\n-# {' · '.join(bits)}"]))
+            f"> “{c.sentence}”\n> — *{origin(c)}*{note}\n-# {' · '.join(bits)}"]))
     intro = (f"The {len(pages.citations)} citation(s) behind this answer, numbered as in it."
              if pages.citations else "This answer rests on no quoted sentence.")
     out = paginate(Answer(title=f"Sources: {title}", colour=0x0EA5E9, intro=intro,
@@ -206,7 +210,7 @@ def from_fact(c: FactCite) -> Citation:
     head, _, reporters = c.origin.partition(", reporting ")
     return Citation(source_id=c.source_id, source_title=head, publisher=head, reliability="",
                     quote=c.sentence, sentence=c.sentence,
-                    reported_by=tuple(r for r in reporters.split(", ") if r))
+                    reported_by=tuple(r for r in reporters.split(", ") if r), note=c.note)
 
 
 def from_fact_note(n: FactNote, source_side: Sequence[FactCite] = ()) -> Note:

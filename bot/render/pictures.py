@@ -218,6 +218,8 @@ def _heading(canvas: Canvas, y: float, title: str, subtitle: str) -> float:
 
 def quantity_label(q: Quantity) -> str:
     """'about 250 people (238–252)': the figure, and the range other reports give."""
+    if q.value is None:  # only words: shown as the source puts them, never as a number
+        return f"“{q.words}”"
     text = f"{'about ' if q.approximate else ''}{q.value:,} {q.unit}".strip()
     low = q.low if q.low is not None else q.value
     high = q.high if q.high is not None else q.value
@@ -230,12 +232,19 @@ def _key(ref: EntityRef) -> tuple[str, str]:
     return (ref.briefing_id, ref.id)
 
 
+def _taker(t: TransferView) -> EntityRef | None:
+    """Where a transfer's arrow ends: its receiver, or for a release (no receiver) the
+    freed themselves, when the briefing names them."""
+    return t.receiver or t.subject
+
+
 def _columns(deal: DealView) -> list[EntityRef]:
     """Who gets a box: everyone in a transfer in order of appearance, then other parties."""
     seen: dict[tuple[str, str], EntityRef] = {}
     for t in deal.transfers:
-        for ref in (t.giver, t.receiver):
-            seen.setdefault(_key(ref), ref)
+        for ref in (t.giver, _taker(t)):
+            if ref is not None:
+                seen.setdefault(_key(ref), ref)
     for ref in deal.parties:
         seen.setdefault(_key(ref), ref)
     return list(seen.values())
@@ -325,7 +334,9 @@ def deal_card(deal: DealView, filename: str = "deal.png") -> Picture:
             x = centre(ref)
             canvas.line([(x, top), (x, bottom)], RULE, 3, (10, 8))
         for t, ty in rows:
-            a, b = centre(t.giver), centre(t.receiver)
+            taker = _taker(t)
+            a = centre(t.giver)
+            b = centre(taker) if taker is not None else a
             if a == b:  # a record of something moving within one party: a short arrow
                 b = a + col_w * 0.4
             label_end = _transfer_block(canvas, t, (a + b) / 2, ty)
@@ -383,7 +394,8 @@ def deal_description(deal: DealView) -> str:
     for t in deal.transfers:
         how_many = f"{quantity_label(t.quantity)}, " if t.quantity else ""
         differs = "; the record differs: " + ", ".join(n.topic for n in t.notes) if t.notes else ""
-        parts.append(f"{t.giver.name} to {t.receiver.name}: {how_many}{t.what}{differs}.")
+        whom = f"to {t.receiver.name}" if t.receiver else "released"
+        parts.append(f"{t.giver.name} {whom}: {how_many}{t.what}{differs}.")
     if deal.brokers:
         parts.append(f"Brokered by {', '.join(b.name for b in deal.brokers)}.")
     for s in deal.legal_basis:

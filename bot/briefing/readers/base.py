@@ -119,7 +119,7 @@ class SnapshotBase:
         out: dict[tuple[str, str, str], list[Citation]] = {}
         for r in await self._rows_for(
             "SELECT e.briefing_id, e.owner, e.relation, e.source_id, e.quote, e.sentence, "
-            "e.reported_by FROM json_each(?) k JOIN evidence e "
+            "e.reported_by, e.note FROM json_each(?) k JOIN evidence e "
             "ON e.briefing_id = json_extract(k.value, '$[0]') "
             "AND e.owner = json_extract(k.value, '$[1]') "
             "ORDER BY e.briefing_id, e.owner, e.relation, e.position", owners):
@@ -132,5 +132,6 @@ class SnapshotBase:
             out.setdefault((bid, r["owner"], r["relation"]), []).append(Citation(
                 source_id=r["source_id"], source_title=src["title"],
                 publisher=src["publisher"], reliability=src["reliability"],
-                quote=r["quote"], sentence=r["sentence"], reported_by=reporters))
+                quote=r["quote"], sentence=r["sentence"], reported_by=reporters,
+                note=r["note"]))
         return {k: tuple(v) for k, v in out.items()}

@@ -56,12 +56,14 @@ class DealReader(SnapshotBase):
 
     def _transfer(self, t: aiosqlite.Row, ev: Evidence) -> TransferView:
         bid = t["briefing_id"]
-        giver, receiver = self._ref(bid, t["giver_id"]), self._ref(bid, t["receiver_id"])
-        assert giver and receiver
-        qty = None if t["q_value"] is None else Quantity(
-            t["q_value"], bool(t["q_approximate"]), t["q_low"], t["q_high"], t["q_unit"])
+        giver = self._ref(bid, t["giver_id"])
+        assert giver
+        # A transfer without a quantity stores no unit; a quantity always has one.
+        qty = None if t["q_unit"] is None else Quantity(
+            t["q_value"], bool(t["q_approximate"]), t["q_low"], t["q_high"], t["q_unit"],
+            t["q_words"])
         return TransferView(
-            id=t["id"], giver=giver, receiver=receiver, what=t["what"],
+            id=t["id"], giver=giver, receiver=self._ref(bid, t["receiver_id"]), what=t["what"],
             subject=self._ref(bid, t["subject_id"]), quantity=qty,
             citations=ev.support(bid, t["id"]), notes=ev.notes_on(bid, t["id"]))
 

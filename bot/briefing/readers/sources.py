@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..records import BriefingInfo, SourceView
+from ..records import BriefingInfo, ReliabilityFor, SourceCopy, SourceView
 from .base import SnapshotBase
 
 # What a briefing's summary counts, in the order the about answer lists them.
@@ -20,9 +20,24 @@ class SourceReader(SnapshotBase):
             "AND (e.source_id = s.id OR instr(char(31) || e.reported_by || char(31), "
             "char(31) || s.id || char(31)) > 0)) AS cited "
             f"FROM sources s WHERE {only} ORDER BY s.briefing_id, s.position", story)
+        # Copies and differing ratings are few (most sources have none): one query each.
+        plain, _ = self._only()
+        copies: dict[tuple[str, str], list[SourceCopy]] = {}
+        for c in await self._rows(f"SELECT * FROM source_copies WHERE {plain} "
+                                  "ORDER BY briefing_id, source_id, position", story):
+            copies.setdefault((c["briefing_id"], c["source_id"]), []).append(
+                SourceCopy(c["url"], c["date"], c["note"]))
+        ratings: dict[tuple[str, str], list[ReliabilityFor]] = {}
+        for c in await self._rows(f"SELECT * FROM source_reliability WHERE {plain} "
+                                  "ORDER BY briefing_id, source_id, position", story):
+            ratings.setdefault((c["briefing_id"], c["source_id"]), []).append(
+                ReliabilityFor(c["what"], c["reliability"]))
         return [SourceView(id=r["id"], title=r["title"], publisher=r["publisher"], date=r["date"],
                            url=r["url"], reliability=r["reliability"],
-                           has_text=bool(r["has_text"]), cited=r["cited"]) for r in rows]
+                           has_text=bool(r["has_text"]), cited=r["cited"],
+                           copies=tuple(copies.get((r["briefing_id"], r["id"]), ())),
+                           reliability_for=tuple(ratings.get((r["briefing_id"], r["id"]), ())))
+                for r in rows]
 
     async def briefings(self) -> list[BriefingInfo]:
         """Every briefing (only the scoped one in a story's view) with how many records of each

@@ -58,10 +58,9 @@ class StatementReader(SnapshotBase):
         out = []
         for r in rows:
             bid = r["briefing_id"]
-            claimant = self._ref(bid, r["claimant_id"])
-            assert claimant is not None
             out.append(ClaimView(
-                id=r["id"], text=r["text"], claimant=claimant, status=r["status"],
+                id=r["id"], text=r["text"], claimant=self._ref(bid, r["claimant_id"]),
+                status=r["status"],
                 citations=ev.support(bid, r["id"]),
                 contradicting=ev.contradicting(bid, r["id"]),
                 notes=ev.notes_on(bid, r["id"])))

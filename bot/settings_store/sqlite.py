@@ -1,25 +1,25 @@
-"""The writable settings: story defaults, the stories' version history and who follows what.
+"""The settings on an SQLite file: the backend of a bot run as one process (no REDIS_URL).
 
 A file of its own (SETTINGS_PATH, by default var/settings.sqlite3 beside DB_PATH), never
 rebuilt, so settings survive restarts and data reloads. Its schema is a list of numbered
 migrations applied in order at start (`PRAGMA user_version` says how far a file has got).
-Callers see the `SettingsStore` protocol only, so a Redis implementation on the control
-plane's client can stand in later; `SQLiteSettings` is the one there is.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aiosqlite
 
-HISTORY = 10  # versions (and changes) kept per story
-FAILURES_BEFORE_STOP = 3  # failed posts in a row before a follow stops being tried
+from .common import FAILURES_BEFORE_STOP, HISTORY, Change, Follow, SettingsUnavailable, why
+
+log = logging.getLogger("bot.settings")
 
 MIGRATIONS: Sequence[str] = (
     # 1: story defaults per channel, server and (in DMs) user
@@ -41,47 +41,6 @@ MIGRATIONS: Sequence[str] = (
            change_id INTEGER NOT NULL, at REAL NOT NULL,
            PRIMARY KEY(channel, story, change_id));""",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Follow:
-    guild: int
-    channel: int
-    story: str
-    failures: int = 0
-    last_error: str = ""
-    stopped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    id: int
-    story: str
-    old_version: str
-    new_version: str
-    body: dict[str, Any]
-    at: float
-
-
-class SettingsStore(Protocol):
-    """What the bot keeps between restarts (see the module's docstring)."""
-
-    async def defaults_for(self, *, channel: int | None, guild: int | None,
-                           user: int | None) -> list[tuple[str, str]]: ...
-    async def set_default(self, scope: str, target: int, story: str, by: int) -> None: ...
-    async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None: ...
-    async def record_version(self, story: str, version: str, digest: str,
-                             facts: dict[str, Any]) -> None: ...
-    async def record_change(self, story: str, old: str, new: str, digest: str,
-                            body: dict[str, Any]) -> int | None: ...
-    async def changes(self, story: str, limit: int = 1) -> list[Change]: ...
-    async def follow(self, guild: int, channel: int, story: str, by: int) -> None: ...
-    async def unfollow(self, channel: int, story: str) -> bool: ...
-    async def follows(self, *, guild: int | None = None,
-                      story: str | None = None) -> list[Follow]: ...
-    async def claim_post(self, channel: int, story: str, change_id: int) -> bool: ...
-    async def post_result(self, channel: int, story: str, error: str | None) -> None: ...
-    async def close(self) -> None: ...
 
 
 class SQLiteSettings:
@@ -110,12 +69,26 @@ class SQLiteSettings:
         await self.conn.close()
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self.conn.execute_fetchall(sql, params))
+        try:
+            return list(await self.conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise SettingsUnavailable(f"the settings file cannot be read ({why(exc)})") from exc
 
     async def _do(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self.conn.execute(sql, params)
-        await self.conn.commit()
-        return cursor.rowcount
+        return await self._write([(sql, params)])
+
+    async def _write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run `statements` as one transaction (all or nothing); the last one's row count."""
+        count = 0
+        try:
+            for sql, params in statements:
+                count = (await self.conn.execute(sql, params)).rowcount
+            await self.conn.commit()
+        except sqlite3.Error as exc:
+            await self.conn.rollback()
+            raise SettingsUnavailable(f"the settings file cannot be written ({why(exc)})"
+                                      ) from exc
+        return count
 
     async def defaults_for(self, *, channel: int | None, guild: int | None,
                            user: int | None) -> list[tuple[str, str]]:
@@ -123,11 +96,15 @@ class SQLiteSettings:
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
         out = []
-        for scope, target in wanted:
-            rows = await self._all("SELECT story FROM defaults WHERE scope = ? AND target = ?",
-                                   (scope, target))
-            if rows:
-                out.append((scope, rows[0][0]))
+        try:
+            for scope, target in wanted:
+                rows = await self._all("SELECT story FROM defaults WHERE scope = ? AND "
+                                       "target = ?", (scope, target))
+                if rows:
+                    out.append((scope, rows[0][0]))
+        except SettingsUnavailable as exc:  # on every answer's path: answer without them
+            log.warning("story defaults unreadable, answering without them: %s", exc)
+            return []
         return out
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
@@ -142,32 +119,37 @@ class SQLiteSettings:
 
     async def record_version(self, story: str, version: str, digest: str,
                              facts: dict[str, Any]) -> None:
-        await self.conn.execute(
-            "INSERT INTO versions SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM versions "
-            "WHERE story = ?", (story, version, digest, json.dumps(facts), time.time(), story))
-        await self.conn.execute(
-            "DELETE FROM versions WHERE story = ? AND seq <= (SELECT max(seq) FROM versions "
-            "WHERE story = ?) - ?", (story, story, HISTORY))
-        await self.conn.commit()
+        await self._write([
+            ("INSERT INTO versions SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM versions "
+             "WHERE story = ?", (story, version, digest, json.dumps(facts), time.time(), story)),
+            ("DELETE FROM versions WHERE story = ? AND seq <= (SELECT max(seq) FROM versions "
+             "WHERE story = ?) - ?", (story, story, HISTORY))])
 
     async def record_change(self, story: str, old: str, new: str, digest: str,
                             body: dict[str, Any]) -> int | None:
         """Keep a change; None when this very change was recorded already (another process)."""
-        cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO changes(story, old_version, new_version, digest, body, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (story, old, new, digest, json.dumps(body), time.time()))
-        added = cursor.lastrowid if cursor.rowcount else None
-        await self.conn.execute(
-            "DELETE FROM changes WHERE story = ? AND id NOT IN (SELECT id FROM changes "
-            "WHERE story = ? ORDER BY id DESC LIMIT ?)", (story, story, HISTORY))
-        await self.conn.commit()
+        try:
+            cursor = await self.conn.execute(
+                "INSERT OR IGNORE INTO changes(story, old_version, new_version, digest, body, "
+                "at) VALUES (?, ?, ?, ?, ?, ?)",
+                (story, old, new, digest, json.dumps(body), time.time()))
+            added = cursor.lastrowid if cursor.rowcount else None
+            await self.conn.execute(
+                "DELETE FROM changes WHERE story = ? AND id NOT IN (SELECT id FROM changes "
+                "WHERE story = ? ORDER BY id DESC LIMIT ?)", (story, story, HISTORY))
+            await self.conn.commit()
+        except sqlite3.Error as exc:
+            await self.conn.rollback()
+            raise SettingsUnavailable(f"the settings file cannot be written ({why(exc)})"
+                                      ) from exc
         return added
 
     async def changes(self, story: str, limit: int = 1) -> list[Change]:
         """The story's latest changes, newest first."""
-        return [Change(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in await self._all(
-            "SELECT id, story, old_version, new_version, body, at FROM changes WHERE story = ? "
-            "ORDER BY id DESC LIMIT ?", (story, limit))]
+        return [Change(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+                for r in await self._all(
+                    "SELECT id, story, old_version, new_version, body, at, digest FROM changes "
+                    "WHERE story = ? ORDER BY id DESC LIMIT ?", (story, limit))]
 
     async def follow(self, guild: int, channel: int, story: str, by: int) -> None:
         """Follow (again): a stopped follow starts afresh."""
@@ -181,10 +163,10 @@ class SQLiteSettings:
     async def follows(self, *, guild: int | None = None,
                       story: str | None = None) -> list[Follow]:
         rows = await self._all(
-            "SELECT guild, channel, story, failures, coalesce(last_error, ''), stopped "
+            "SELECT guild, channel, story, failures, coalesce(last_error, ''), stopped, at "
             "FROM follows WHERE (? IS NULL OR guild = ?) AND (? IS NULL OR story = ?) "
             "ORDER BY at", (guild, guild, story, story))
-        return [Follow(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        return [Follow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
 
     async def claim_post(self, channel: int, story: str, change_id: int) -> bool:
         """True once per (channel, story, change): whoever claims it posts it."""

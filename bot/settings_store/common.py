@@ -1,0 +1,78 @@
+"""What every settings backend shares: the protocol, its records, its limits, its one error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+HISTORY = 10  # versions (and changes) kept per story
+FAILURES_BEFORE_STOP = 3  # failed posts in a row before a follow stops being tried
+#: How long a claimed "what's new" post stays claimed (Redis; SQLite keeps claims for good).
+#: Far longer than a change is ever announced (see cogs/stories.py ANNOUNCE_WITHIN).
+CLAIM_SECONDS = 30 * 86400
+#: The longest a write may wait for its backend: the member who asked hears back within
+#: Discord's three seconds, and nothing was half-written (every write is one transaction).
+WRITE_TIMEOUT = 2.0
+#: The longest the read on every answer's path (the story defaults) may wait before the
+#: answer goes on without them.
+READ_TIMEOUT = 0.5
+
+
+class SettingsUnavailable(Exception):
+    """The settings backend could not be reached (or written); the message says why, in one
+    line. Nothing of the write that raised it was kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    guild: int
+    channel: int
+    story: str
+    failures: int = 0
+    last_error: str = ""
+    stopped: bool = False
+    at: float = 0.0  # when it was (last) followed
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: int
+    story: str
+    old_version: str
+    new_version: str
+    body: dict[str, Any]
+    at: float
+    digest: str = ""  # of the version changed to
+
+
+class SettingsStore(Protocol):
+    """What the bot keeps between restarts and shares between its processes.
+
+    Writes raise `SettingsUnavailable` when the backend cannot be reached, having changed
+    nothing. `defaults_for` never does: it is on every answer's path, so an outage answers
+    "no defaults" (the fallback order then applies) rather than no answer.
+    """
+
+    async def defaults_for(self, *, channel: int | None, guild: int | None,
+                           user: int | None) -> list[tuple[str, str]]: ...
+    async def set_default(self, scope: str, target: int, story: str, by: int) -> None: ...
+    async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None: ...
+    async def record_version(self, story: str, version: str, digest: str,
+                             facts: dict[str, Any]) -> None: ...
+    async def record_change(self, story: str, old: str, new: str, digest: str,
+                            body: dict[str, Any]) -> int | None: ...
+    async def changes(self, story: str, limit: int = 1) -> list[Change]: ...
+    async def follow(self, guild: int, channel: int, story: str, by: int) -> None: ...
+    async def unfollow(self, channel: int, story: str) -> bool: ...
+    async def follows(self, *, guild: int | None = None,
+                      story: str | None = None) -> list[Follow]: ...
+    async def claim_post(self, channel: int, story: str, change_id: int) -> bool: ...
+    async def post_result(self, channel: int, story: str, error: str | None) -> None: ...
+    async def close(self) -> None: ...
+
+
+def why(exc: BaseException) -> str:
+    """An exception as one short line for an operator."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer in time"
+    return f"{type(exc).__name__}: {exc}"[:200] if str(exc) else type(exc).__name__
