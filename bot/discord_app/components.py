@@ -35,7 +35,7 @@ from bot.render.buttons import (
 from bot.render.cache import AnswerCache
 from bot.render.cards import card_title, footnote_pages, note_pages
 from bot.render.pages import Pages
-from bot.requests import respond_to
+from bot.requests import CHECK_EXPIRED, CheckExpired, respond_to
 
 from .message import message_kwargs
 from .send import release, send_notice
@@ -88,6 +88,9 @@ async def press(interaction: discord.Interaction, target: Press) -> None:
             pages = await shown_pages(snap, ask, target.view)
         except ValueError:
             await send_notice(interaction, "Ask again", UNKNOWN)
+            return
+        except CheckExpired:
+            await send_notice(interaction, "Check again", CHECK_EXPIRED)
             return
     stale = pages.version != target.version
     index = 0 if stale or target.role == OPEN else target.page - 1
