@@ -671,10 +671,15 @@ def _write_briefing(conn: sqlite3.Connection, item: LoadedBriefing, position: in
     return _records(item)
 
 
+_CITE_FIELDS = tuple(f.name for f in dataclasses.fields(CiteRow))
+
+
 def _cite(c: CiteRow) -> tuple[object, ...]:
     """A fact's citation as stored; the note only when it has one, so that a briefing
     without notes is stored as it always was."""
-    row = dataclasses.astuple(c)
+    # `dataclasses.astuple` without its deep copy (the fields are plain values), which made
+    # it a tenth of a build's fact-table cost.
+    row = tuple(getattr(c, name) for name in _CITE_FIELDS)
     return row if c.note else row[:-1]
 
 
