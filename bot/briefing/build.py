@@ -56,6 +56,7 @@ CREATE TABLE entities(briefing_id TEXT, id TEXT, kind TEXT, name TEXT, descripti
 CREATE TABLE aliases(briefing_id TEXT, entity_id TEXT, alias TEXT, folded TEXT,
     is_name INTEGER);
 CREATE INDEX aliases_folded ON aliases(folded);
+CREATE INDEX aliases_entity ON aliases(briefing_id, entity_id);
 CREATE TABLE roles(briefing_id TEXT, entity_id TEXT, position INTEGER, title TEXT,
     organisation_id TEXT, evidence_key TEXT);
 CREATE INDEX roles_entity ON roles(briefing_id, entity_id);
@@ -152,15 +153,24 @@ def storage_error(exc: OSError | sqlite3.Error, path: Path) -> StorageError:
                         "disk")
 
 
-def read_meta(db_path: Path) -> dict[str, str]:
-    """The meta table of an existing database, or {} when it is missing or unreadable."""
+def read_meta(db_path: Path, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """The meta table of an existing database (only `keys`, when given), or {} when it is
+    missing or unreadable."""
     if not db_path.is_file():
         return {}
+    wanted = list(keys) if keys is not None else None
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if wanted is None:
+                return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            return dict(conn.execute("SELECT key, value FROM meta WHERE key IN (SELECT value "
+                                     "FROM json_each(?))", (json.dumps(wanted),)).fetchall())
     except sqlite3.Error:
         return {}
+
+
+#: What reusing a database needs of its meta table (not `inputs`, one entry per briefing).
+_REUSE_META = ("store_version", "content_hash", "file_signature", "briefings", "records")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -229,7 +239,7 @@ def current_build(data_dir: Path, db_path: Path) -> BuildReport | None:
     when it differs is every file hashed. Cheap enough for the serving process.
     """
     started = time.perf_counter()
-    meta = read_meta(db_path)
+    meta = read_meta(db_path, _REUSE_META)
     if meta.get("store_version") != STORE_VERSION or "content_hash" not in meta:
         return None
     if meta.get("builder") != builder_version():
