@@ -11,6 +11,7 @@ import collections
 import hashlib
 from collections.abc import Hashable, Iterable
 
+from .answering.engine import MAX_TURNS
 from .briefing.store import Snapshot, Store
 from .render.buttons import CHECK, FOLLOWS, FOLLOWUP, TYPED, Ask, stamp, story_matches
 from .render.pages import Pages, Payload
@@ -65,8 +66,26 @@ CHECK_EXPIRED = ("This check has expired: the bot keeps a checked message only f
 _checked: collections.OrderedDict[str, str] = collections.OrderedDict()
 
 
-class CheckExpired(LookupError):
+class AskAgain(LookupError):
+    """A button whose request can no longer be answered as it was first answered: the member
+    is told (`title`, `notice`) to ask again, rather than shown another answer."""
+
+    title = "Ask again"
+    notice = "This answer can no longer be shown again. Ask the question again."
+
+
+class CheckExpired(AskAgain):
     """A check's button whose message text is no longer kept."""
+
+    title = "Check again"
+    notice = CHECK_EXPIRED
+
+
+class ConversationTooLong(AskAgain):
+    """A follow-up's button whose conversation was too long for its button to carry."""
+
+    notice = ("This answer followed a long conversation, which its buttons cannot replay. "
+              "Ask the question again in full, in one message.")
 
 
 def check_ask(text: str, story: str | None = None) -> Ask:
@@ -98,12 +117,22 @@ def _asked_text(ask: Ask) -> str:
     return ask.arg
 
 
-def followup_ask(conversation: tuple[str, ...], story: str = "") -> Ask | None:
-    """The request that asks a follow-up again with the questions it followed, or None when
-    one of them holds the separator (it could not be split back)."""
-    if any(FOLLOWS in q for q in conversation):
-        return None
-    return Ask(FOLLOWUP, FOLLOWS.join(conversation), story)
+#: Characters of a conversation a follow-up's buttons carry: past a custom id's room it goes
+#: in the embed's footer ("Asked: ..."), which must leave the embed within Discord's 6,000.
+MAX_CARRIED = 500
+
+
+def followup_ask(conversation: tuple[str, ...], story: str = "") -> Ask:
+    """The request that asks a follow-up again with the questions it followed. One whose
+    conversation cannot be carried (longer than MAX_TURNS or MAX_CARRIED characters, or a
+    question holding the separator) has no questions: its buttons ask the member to ask
+    again (ConversationTooLong) rather than answer the follow-up's words alone, which would
+    answer something else."""
+    joined = FOLLOWS.join(conversation)
+    if (len(conversation) > MAX_TURNS or len(joined) > MAX_CARRIED
+            or any(FOLLOWS in q for q in conversation)):
+        return Ask(FOLLOWUP, "", story)
+    return Ask(FOLLOWUP, joined, story)
 
 
 def choose_for(snap: Snapshot, ask: Ask, defaults: Defaults = ()) -> Chosen:
@@ -138,14 +167,16 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     if ask.intent == TYPED:
         pages, outcome = await respond_text(view, ask.arg, memory=memory, user=user)
     elif ask.intent == FOLLOWUP:
+        if not ask.arg:
+            raise ConversationTooLong()
         pages, outcome = await _respond_conversation(view, ask.arg.split(FOLLOWS))
     elif ask.intent == CHECK:
         pages = await respond_check(view, checked_text(ask))
     else:
         pages = await respond(view, Intent(ask.intent), ask.arg)
     named = name_story(pages, chosen.story, chosen.note)
-    again = followup_ask(outcome.conversation) if outcome and outcome.conversation else None
-    if again is not None:
+    if outcome is not None and outcome.conversation:
+        again = followup_ask(outcome.conversation)
         named.reask = (again.intent, again.arg)
     named.version = data_version(snap)  # the same for every caller: pages live in one snapshot
     # Buttons re-ask within the story; with one story there is nothing to choose between.

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answering.engine import ConversationMemory
+from bot.answering.engine import ConversationMemory, conversation_key
 from bot.answering.misses import MissStore
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import answer_interaction
@@ -58,7 +58,8 @@ class Ask(commands.Cog):
         ask = typed_ask(question, story)  # its buttons re-ask the question as a DM would
         defaults = await defaults_of(self.bot, interaction)
         await answer_interaction(interaction, lambda: answer_ask(
-            self.bot.store, ask, memory=memory, user=interaction.user.id, misses=misses,
+            self.bot.store, ask, memory=memory, misses=misses,
+            user=conversation_key(interaction.user.id, interaction.guild_id),
             defaults=defaults), ask=ask)
 
     @ask.autocomplete("story")

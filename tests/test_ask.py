@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot import requests
+from bot.answering.engine import MAX_TURNS, conversation_key
 from bot.answering.misses import MissLog
 from bot.render.buttons import decode
 from tests import payloads as P
@@ -25,6 +26,7 @@ from tests.discord_limits import (
     cited_sentences,
     is_error_notice,
     mention_problems,
+    texts,
 )
 from tests.harness import Call, Harness, errors_logged, messages
 from tests.test_stories import BRIDGE, BUNDLED, FLOOD, TITLES, add_stories
@@ -295,7 +297,10 @@ async def test_a_follow_ups_buttons_answer_the_follow_up_not_its_words_alone(
     assert press is not None and press.intent == "followup" and len(sources["custom_id"]) <= 100
     # The conversation is forgotten meanwhile (minutes pass, or the bot restarts): the press
     # still shows the Sources of the answer about the children.
-    harness.bot.get_cog("Conversation").memory.forget(asker["id"])  # type: ignore[union-attr]
+    memory = harness.bot.get_cog("Conversation").memory  # type: ignore[union-attr]
+    key = conversation_key(int(asker["id"]), None)  # a DM's conversation
+    assert memory.last_turn(key) is not None
+    memory.forget(key)
     shown = await opened(harness, follow, "Sources", asker, dm=True)
     quoted = [collapse(q) for q in cited_sentences(shown.text())]
     assert any(e in q or q in e for q in quoted for e in evidence), quoted
@@ -316,3 +321,37 @@ async def test_a_follow_up_too_long_for_a_button_rides_in_the_footer_and_answers
     evidence = [collapse(e["quote"]) for e in children["evidence"]]
     quoted = [collapse(q) for q in cited_sentences(shown.text())]
     assert any(e in q or q in e for q in quoted for e in evidence), quoted
+
+
+async def test_a_follow_up_in_a_server_never_carries_what_was_asked_in_dms(
+        harness: Harness) -> None:
+    # A conversation is one user's in one place: the public reply in a server must not
+    # continue, nor show on its buttons or footer, a question the member asked the bot in DMs.
+    asker = P.user()
+    private = "how many americans were released by the government of venezuela in this exchange"
+    await harness.message(P.message_create(private, author=asker))
+    public = await ask(harness, "and the children?", member=P.member(asker))
+    shown = texts([public.body]) + " ".join(b.get("custom_id", "") for b in public.buttons)
+    assert "government of venezuela" not in shown.lower(), shown
+    for button in public.buttons:
+        press = decode(button.get("custom_id", ""))
+        assert press is None or press.intent != "followup", button
+
+
+async def test_a_follow_up_past_the_longest_conversation_asks_again_rather_than_answer_another(
+        harness: Harness) -> None:
+    asker = P.user()
+    chain = ["how many americans were released?", "and the children?", "and when?",
+             "and where?", "and the venezuelans?", "and who brokered it?"]
+    assert len(chain) > MAX_TURNS
+    answers = [messages(await harness.message(P.message_create(q, author=asker)))[-1]
+               for q in chain]
+    last = answers[-1]
+    press = decode(labelled(last, "Sources")["custom_id"])
+    assert press is not None and press.intent == "followup"
+    with errors_logged() as errors:
+        calls = await harness.component(harness.press(last, labelled(last, "Sources"),
+                                                      user=asker, dm=True))
+    assert [e.getMessage() for e in errors] == []
+    said = texts([c.body for c in calls])
+    assert "Ask the question again in full" in said, said

@@ -40,6 +40,13 @@ GENERIC_DISCREPANCY = frozenset({"~wrong", "~report", "~spell", "~mention"}) | t
     | terms("make") | terms("made")
 
 
+def conversation_key(user: int, place: int | None) -> tuple[int, int | None]:
+    """Whose conversation a question continues: one user's in one place (a server's id, or
+    None for DMs). A follow-up in a server never continues, nor shows on its buttons, what
+    the user asked in DMs or in another server."""
+    return (user, place)
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """What a user asked last: the question as understood, and when."""
@@ -124,7 +131,11 @@ async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None 
         if extra or extra_entities or q.kind != own.kind:
             # What it followed, and what that followed: asked again in order, they answer
             # the same. (A follow-up the previous question adds nothing to stands alone.)
-            conversation = (*(turn.conversation or (turn.question.text,)), text)[-MAX_TURNS:]
+            # Never cut at the front: asked again without its first question, the rest would
+            # answer something else. Past MAX_TURNS it stops growing, and its buttons say
+            # to ask again in full (bot/requests.py followup_ask).
+            conversation = (*(turn.conversation or (turn.question.text,)), text
+                            )[:MAX_TURNS + 1]
     bm25 = await bm25_scores(index, q, synonyms)
     ranked = matcher.rank(q, bm25, extra, extra_entities)
     outcome = decide(matcher, q, ranked, threshold, min_coverage)

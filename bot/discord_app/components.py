@@ -35,7 +35,7 @@ from bot.render.buttons import (
 from bot.render.cache import AnswerCache
 from bot.render.cards import card_title, footnote_pages, note_pages
 from bot.render.pages import Pages
-from bot.requests import CHECK_EXPIRED, CheckExpired, respond_to
+from bot.requests import AskAgain, respond_to
 
 from .message import message_kwargs
 from .send import release, send_notice
@@ -89,8 +89,8 @@ async def press(interaction: discord.Interaction, target: Press) -> None:
         except ValueError:
             await send_notice(interaction, "Ask again", UNKNOWN)
             return
-        except CheckExpired:
-            await send_notice(interaction, "Check again", CHECK_EXPIRED)
+        except AskAgain as exc:  # an expired check, a conversation too long to replay
+            await send_notice(interaction, exc.title, exc.notice)
             return
     stale = pages.version != target.version
     index = 0 if stale or target.role == OPEN else target.page - 1

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .pages import FOOTER, Pages, Payload, clip
+from .pages import EMBED_TOTAL, FOOTER, Pages, Payload, clip, embed_size
 
 PREFIX = "bb1"
 CUSTOM_ID = 100  # Discord's limit
@@ -196,8 +196,11 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
         embed = dict(page["embeds"][0])
         text = (embed.get("footer") or {}).get("text", "")
         asked = f"{ASKED}{ask.arg}"
-        embed["footer"] = {"text": f"{clip(text, FOOTER - len(asked) - 3, fallback='')} · {asked}"
-                           if text else asked}
+        # The page was paged with its own footer in mind: what it adds must keep the embed
+        # within Discord's 6,000 (requests.MAX_CARRIED keeps `asked` well inside that).
+        room = min(FOOTER, EMBED_TOTAL - embed_size(embed) + len(text))
+        embed["footer"] = {"text": clip(f"{clip(text, room - len(asked) - 3, fallback='')} · "
+                                        f"{asked}" if text else asked, room)}
         page["embeds"] = [embed, *page["embeds"][1:]]
     if notice:
         page["content"] = f"{notice}\n{page['content']}" if page.get("content") else notice
