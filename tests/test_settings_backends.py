@@ -399,6 +399,8 @@ async def test_members_hear_that_settings_are_unreachable_and_answers_go_on(
         assert_pings_nobody(bodies)
         shown = texts(bodies)
         assert "Settings unreachable" in shown and "nothing was changed" in shown, shown
+        port = dead_redis_url.rsplit(":", 1)[1].split("/")[0]
+        assert port not in shown and "127.0.0.1" not in shown, "the address is the log's"
         calls = await harness.slash(P.slash_interaction(
             "follow", {"story": FLOOD}, subcommand="add", member=manager))
         assert "Settings unreachable" in texts([c.body for c in calls])

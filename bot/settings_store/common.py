@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,13 +89,30 @@ class DefaultsCache:
     that serves the channel's server (Discord sends a guild's interactions to the shard that
     holds it, and DMs to shard 0), which forgets its copy at once; another process can only
     hold a stale copy after the guild moved to it, and then for at most `ttl` seconds.
-    Reads that failed (an outage) are never kept.
+    Reads that failed (an outage) are never kept, nor a read that a `forget` overtook.
     """
 
     def __init__(self, ttl: float = DEFAULTS_TTL, kept: int = DEFAULTS_KEPT,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.kept, self.clock = ttl, kept, clock
         self._known: dict[Where, tuple[str | None, float]] = {}
+        self._forgets = 0  # a read that began before a forget may hold the old story
+
+    async def read(self, wanted: Sequence[Where],
+                   fetch: Callable[[Sequence[Where]], Awaitable[Mapping[Where, str | None] | None]]
+                   ) -> list[tuple[str, str]]:
+        """(scope, story) for `wanted`, from memory or else from `fetch` (the backend's read,
+        None when it failed: then no defaults, and nothing kept)."""
+        known = self.get(wanted)
+        if known is not None:
+            return known
+        began = self._forgets
+        found = await fetch(wanted)
+        if found is None:
+            return []
+        if self._forgets == began:
+            self.put(found)
+        return [(where[0], story) for where, story in found.items() if story is not None]
 
     def get(self, wanted: Sequence[Where]) -> list[tuple[str, str]] | None:
         """(scope, story) for `wanted` in order, or None when any of them must be read."""
@@ -119,6 +136,7 @@ class DefaultsCache:
             del self._known[next(iter(self._known))]
 
     def forget(self, where: Where) -> None:
+        self._forgets += 1
         self._known.pop(where, None)
 
 

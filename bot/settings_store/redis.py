@@ -155,13 +155,11 @@ class RedisSettings:
         Redis is unreachable (the answer goes on with the fallback order)."""
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
-        if not wanted:
-            return []
+        return await self.known_defaults.read(wanted, self._read_defaults)
+
+    async def _read_defaults(self, wanted: Sequence[Where]) -> dict[Where, str | None] | None:
         if self.reach.paused:
-            return []
-        known = self.known_defaults.get(wanted)
-        if known is not None:
-            return known
+            return None
         try:
             async with self.reach(READ_TIMEOUT):
                 async with self.redis.pipeline(transaction=False) as pipe:
@@ -170,12 +168,9 @@ class RedisSettings:
                     read = await pipe.execute()
         except SettingsUnavailable as exc:
             log.warning("story defaults unreadable, answering without them: %s", exc)
-            return []
-        found: dict[Where, str | None] = {
-            where: str(story) if story else None
-            for where, story in zip(wanted, read, strict=True)}
-        self.known_defaults.put(found)
-        return [(where[0], story) for where, story in found.items() if story is not None]
+            return None
+        return {where: str(story) if story else None
+                for where, story in zip(wanted, read, strict=True)}
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
         """Set the story of a channel, a server or (in DMs) a user."""

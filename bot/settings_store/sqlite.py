@@ -105,9 +105,9 @@ class SQLiteSettings:
         """(where, story id) in the order they count: channel, server, user."""
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
-        known = self.known_defaults.get(wanted)
-        if known is not None:
-            return known
+        return await self.known_defaults.read(wanted, self._read_defaults)
+
+    async def _read_defaults(self, wanted: Sequence[Where]) -> dict[Where, str | None] | None:
         found: dict[Where, str | None] = {}
         try:
             for where in wanted:
@@ -116,9 +116,8 @@ class SQLiteSettings:
                 found[where] = rows[0][0] if rows else None
         except SettingsUnavailable as exc:  # on every answer's path: answer without them
             log.warning("story defaults unreadable, answering without them: %s", exc)
-            return []
-        self.known_defaults.put(found)
-        return [(where[0], story) for where, story in found.items() if story is not None]
+            return None
+        return found
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
         try:
