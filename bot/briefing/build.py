@@ -332,8 +332,7 @@ def build_database(data_dir: Path, db_path: Path, *, force: bool = False,
              **({"file_signature": signature} if signature else {})}
     try:
         with _gc_paused():
-            records = (_rebuild_in_place(tmp, db_path, loaded, digest, extra) if old
-                       else _write(tmp, loaded, digest, extra))
+            records = _write(tmp, loaded, digest, extra, db_path if old else None)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, db_path)
@@ -558,8 +557,11 @@ def _rebuild_in_place(path: Path, old: Path, loaded: list[LoadedBriefing | Uncha
 
 
 def _write(path: Path, loaded: list[LoadedBriefing | Unchanged], digest: str,
-           extra: dict[str, str]) -> int:
-    """A full build into `path` (the loader parsed every file: nothing is Unchanged)."""
+           extra: dict[str, str], old: Path | None = None) -> int:
+    """Write the database into `path`: in place from a copy of `old` when given (the
+    briefings that did not change are `Unchanged`), else a full build of every briefing."""
+    if old is not None:
+        return _rebuild_in_place(path, old, loaded, digest, extra)
     built = [item for item in loaded if isinstance(item, LoadedBriefing)]
     assert len(built) == len(loaded), "a full build is given every briefing parsed"
     conn = sqlite3.connect(path, uri=True)
