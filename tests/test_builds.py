@@ -51,8 +51,13 @@ def age(data: Path) -> None:
 
 
 def tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every table's rows in the order they were written (the full-text index through its
-    own table), and meta without what differs by build time or path."""
+    """What every reader can see of each table: its rows, by briefing in file order and, within
+    a briefing, in the order they were written (the full-text index through its own table), the
+    row count, and meta without what differs by build time or path.
+
+    Row ids are left out: an in-place rebuild writes a changed briefing's rows after the
+    others' (no reader selects or orders by row id; each orders by briefing and position).
+    """
     out: dict[str, list[tuple[object, ...]]] = {}
     with contextlib.closing(sqlite3.connect(db)) as conn:
         virtual = [n for (n,) in conn.execute(
@@ -63,13 +68,30 @@ def tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
             if name == "meta":
                 out[name] = sorted(conn.execute(
                     "SELECT key, value FROM meta WHERE key NOT IN ('built_at')").fetchall())
-            else:
-                out[name] = conn.execute(
-                    f'SELECT rowid, * FROM "{name}" ORDER BY rowid').fetchall()
+                continue
+            key = "id" if name == "briefings" else "briefing_id"
+            out[name] = conn.execute(
+                f'SELECT x.* FROM "{name}" x JOIN briefings b ON b.id = x."{key}" '
+                "ORDER BY b.position, x.rowid").fetchall()
+            out[f"{name} count"] = conn.execute(f'SELECT count(*) FROM "{name}"').fetchall()
+        for table in virtual:  # the index agrees with its rows after an in-place delete
+            conn.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
         # What search finds, ranked: the index itself, not only the rows it was made from.
-        out["search MATCH"] = conn.execute(
-            "SELECT rowid, briefing_id, ref_id, bm25(search) FROM search WHERE search MATCH "
-            "'prisoners OR Bukele OR exchange' ORDER BY rank, rowid").fetchall()
+        # Hits of exactly equal score from different briefings (here: copies of one story)
+        # come in row order, which an in-place rebuild changes; so each score is compared
+        # with the set of hits that have it.
+        for query in (
+            "SELECT bm25(search), briefing_id, ref_id FROM search WHERE search MATCH "
+            "'prisoners OR Bukele OR exchange' ORDER BY rank",
+            "SELECT bm25(search, 10.0, 5.0, 1.0), briefing_id, ref_id FROM search "
+            "WHERE search MATCH 'Bukele' ORDER BY 1",
+            "SELECT bm25(fact_search), briefing_id, fact_id FROM fact_search "
+            "WHERE fact_search MATCH 'prisoners OR Venezuela OR deal' ORDER BY 1",
+        ):
+            ranked: dict[float, list[tuple[object, ...]]] = {}
+            for score, *hit in conn.execute(query):
+                ranked.setdefault(round(score, 9), []).append(tuple(hit))
+            out[query] = [(score, *sorted(hits)) for score, hits in ranked.items()]  # type: ignore[arg-type]
     return out
 
 
@@ -105,8 +127,9 @@ def add_copy(path: Path) -> None:
 
 
 def assert_equals_a_full_build(data: Path, db: Path, full: Path) -> None:
-    """The incremental build at `db` has every row a full build of `data` (into `full`) has,
-    in the same order."""
+    """The incremental build at `db` shows every reader what a full build of `data` (into
+    `full`) shows: the same rows in the same order, the same search hits with the same
+    scores."""
     build_database(data, full, incremental=False)
     assert tables(db) == tables(full)
 
@@ -129,6 +152,27 @@ def test_a_rebuild_after_one_change_parses_that_file_only_and_equals_a_full_buil
 
     assert report.rebuilt
     assert parsed == parsed_files
+    assert_equals_a_full_build(data, db, tmp_path / "db" / "full.sqlite3")
+
+
+def test_many_rebuilds_in_place_still_equal_a_full_build_and_keep_the_index_merged(
+        tmp_path: Path, parsed: list[str]) -> None:
+    data = make_data(tmp_path / "data", 3)
+    db = tmp_path / "db" / "incremental.sqlite3"
+    build_database(data, db)
+    target = data / "briefings" / "story-1.yaml"
+    for i in range(build._FTS_MAX_SEGMENTS + 3):  # each edit adds a full-text segment
+        text = target.read_text(encoding="utf-8")
+        target.write_text(text.replace("\nid: story-1\n", f"\n# edit {i}\nid: story-1\n", 1),
+                          encoding="utf-8")
+        parsed.clear()
+        assert build_database(data, db, force=True).rebuilt
+        assert parsed == ["story-1.yaml"]
+
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        for table in ("search", "fact_search"):  # a query reads a bounded number of segments
+            (segments,) = conn.execute(f"SELECT count(DISTINCT segid) FROM {table}_idx").fetchone()
+            assert 1 <= segments <= build._FTS_MAX_SEGMENTS
     assert_equals_a_full_build(data, db, tmp_path / "db" / "full.sqlite3")
 
 

@@ -4,8 +4,9 @@ A build either completes and replaces the database in one `os.replace`, or leave
 previous database exactly as it was. When the files are those of the existing database, nothing
 is rebuilt: first by their paths, sizes and mtimes (no file read), then by their content hash.
 A rebuild is incremental: a briefing whose file and source texts are those of the last build is
-not parsed or validated again; its rows are copied from the last build's database, in the
-order a full build writes them, so that the result is the same as a full build's.
+not parsed or validated again; the rebuild starts from a copy of the last build's database and
+replaces only the rows of the briefings that changed, so that every reader sees what a full
+build would give.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -488,54 +490,100 @@ def _records(item: LoadedBriefing) -> int:
             + len(b.discrepancies) + len(b.facts) + (1 + len(b.deal.transfers) if b.deal else 0))
 
 
-def _copy_run(conn: sqlite3.Connection, tables: list[tuple[str, str]],
-              run: list[tuple[int, Unchanged]]) -> None:
-    """Copy the rows of a run of consecutive unchanged briefings from the old database, in
-    the order a full build writes them (by briefing, then as they were written).
+def _write_items(conn: sqlite3.Connection, loaded: list[LoadedBriefing]) -> int:
+    """Write every briefing, in file order."""
+    return sum(_write_briefing(conn, item, position) for position, item in enumerate(loaded))
 
-    That is the old database's own row order: it was written (or copied) in briefing file
-    order, which adding or removing a file does not change for the others. So each table is
-    read once in rowid order (`+` keeps SQLite from the briefing index, which would need a
-    sort), keeping the run's rows.
+
+def _meta_rows(loaded: list[LoadedBriefing | Unchanged], digest: str, records: int,
+               extra: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        ("content_hash", digest),
+        ("store_version", STORE_VERSION),
+        ("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+        ("briefings", str(len(loaded))),
+        ("records", str(records)),
+        *extra.items(),
+    ]
+
+
+#: An in-place rebuild adds a full-text segment per rebuild (no merge: that rewrites the
+#: whole index); past this many, it merges them into one, as a full build leaves it.
+_FTS_MAX_SEGMENTS = 8
+
+
+def _copy_database(old: Path, path: Path) -> None:
+    """A consistent copy of the database at `old` into `path` (an empty temporary file)."""
+    with contextlib.closing(sqlite3.connect(f"file:{old}?mode=ro", uri=True,
+                                            isolation_level=None)) as src:
+        if src.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            with contextlib.closing(sqlite3.connect(path)) as dst:
+                # No journal beside the temporary file: a killed build leaves only that file.
+                dst.execute("PRAGMA journal_mode=OFF")
+                src.backup(dst)  # the file alone would miss what is in the log
+                # Out of WAL mode, as a full build leaves it: the new file must not read the
+                # old file's log, which stays beside it after the swap.
+                dst.execute("PRAGMA journal_mode=DELETE")
+            return
+        # A byte copy (4x faster than the backup API, measured) under a read transaction:
+        # its shared lock keeps any writer from changing the file mid-copy.
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        shutil.copyfile(old, path)
+        src.execute("COMMIT")
+
+
+def _rebuild_in_place(path: Path, old: Path, loaded: list[LoadedBriefing | Unchanged],
+                      digest: str, extra: dict[str, str]) -> int:
+    """Rebuild into `path` starting from a copy of the database at `old`: delete the rows of
+    every briefing that changed or went, write the changed and new ones with the code a full
+    build uses, and put every briefing's position and the meta where a full build would.
+
+    `_reusable` checked that `old` has this code's schema, every table by briefing. The rows
+    of the briefings written here follow the others' in row order (a full build's follow file
+    order); no reader depends on row order: each orders by briefing and position, and the
+    only difference a reader can see is the order of full-text hits of exactly equal score
+    from different briefings (see tests/test_builds.py).
     """
-    conn.execute("DELETE FROM temp.run")
-    conn.executemany("INSERT INTO temp.run VALUES (?, ?)", [(u.id, p) for p, u in run])
-    for table, key in tables:
-        columns = [row[1] for row in conn.execute(f'PRAGMA main.table_info("{table}")')]
-        picked = ", ".join(
-            "(SELECT r.position FROM temp.run r WHERE r.id = x.id)"
-            if (table == "briefings" and c == "position") else f'x."{c}"' for c in columns)
-        conn.execute(f'INSERT INTO main."{table}" SELECT {picked} FROM old."{table}" x '
-                     f'WHERE +x."{key}" IN (SELECT id FROM temp.run) ORDER BY x.rowid')
-
-
-def _write_items(conn: sqlite3.Connection, loaded: list[LoadedBriefing | Unchanged],
-                 old: Path | None) -> int:
-    """Write every briefing in order: built, or copied from `old` when unchanged."""
-    tables: list[tuple[str, str]] = []
-    if old is not None and any(isinstance(item, Unchanged) for item in loaded):
-        # `_reusable` checked that the old database has this schema, every table by briefing.
-        conn.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
+    _copy_database(old, path)
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         tables = _copy_tables(conn) or []
-        conn.execute("CREATE TEMP TABLE run(id TEXT PRIMARY KEY, position INTEGER)")
-    records = 0
-    run: list[tuple[int, Unchanged]] = []
-    for position, item in enumerate(loaded):
-        if isinstance(item, Unchanged):
-            run.append((position, item))
-            records += item.records
-            continue
-        if run:
-            _copy_run(conn, tables, run)
-            run = []
-        records += _write_briefing(conn, item, position)
-    if run:
-        _copy_run(conn, tables, run)
-    return records
+        keep = [(item.id, position) for position, item in enumerate(loaded)
+                if isinstance(item, Unchanged)]
+        conn.execute("CREATE TEMP TABLE keep(id TEXT PRIMARY KEY, position INTEGER)")
+        conn.executemany("INSERT INTO temp.keep VALUES (?, ?)", keep)
+        for table, key in tables:  # a full-text table's own DELETE keeps its index right
+            conn.execute(f'DELETE FROM main."{table}" WHERE "{key}" NOT IN '
+                         "(SELECT id FROM temp.keep)")
+        conn.execute("UPDATE briefings SET position = (SELECT k.position FROM temp.keep k "
+                     "WHERE k.id = briefings.id)")
+        records = 0
+        for position, item in enumerate(loaded):
+            records += (item.records if isinstance(item, Unchanged)
+                        else _write_briefing(conn, item, position))
+        conn.execute("DELETE FROM meta")
+        conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                         _meta_rows(loaded, digest, records, extra))
+        for table in _FTS_TABLES:
+            (segments,) = conn.execute(f"SELECT count(DISTINCT segid) FROM {table}_idx").fetchone()
+            if segments > _FTS_MAX_SEGMENTS:
+                conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        conn.commit()
+        return records
+    finally:
+        conn.close()
 
 
 def _write(path: Path, loaded: list[LoadedBriefing | Unchanged], digest: str,
            extra: dict[str, str], old: Path | None = None) -> int:
+    """Write the database into `path`: in place from a copy of `old` when given (the
+    briefings that did not change are `Unchanged`), else a full build of every briefing."""
+    if old is not None:
+        return _rebuild_in_place(path, old, loaded, digest, extra)
+    built = [item for item in loaded if isinstance(item, LoadedBriefing)]
+    assert len(built) == len(loaded), "a full build is given every briefing parsed"
     conn = sqlite3.connect(path, uri=True)
     try:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
@@ -543,19 +591,10 @@ def _write(path: Path, loaded: list[LoadedBriefing | Unchanged], digest: str,
         for table in _FTS_TABLES:
             for option, value in _FTS_BULK:
                 conn.execute(f"INSERT INTO {table}({table}, rank) VALUES (?, ?)", (option, value))
-        records = _write_items(conn, loaded, old)
+        records = _write_items(conn, built)
         conn.executescript(_SCHEMA_INDEXES)
-        conn.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [
-                ("content_hash", digest),
-                ("store_version", STORE_VERSION),
-                ("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-                ("briefings", str(len(loaded))),
-                ("records", str(records)),
-                *extra.items(),
-            ],
-        )
+        conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                         _meta_rows(loaded, digest, records, extra))
         for table in _FTS_TABLES:
             conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
         conn.commit()
