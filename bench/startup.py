@@ -17,7 +17,8 @@ for
   `bot.briefing.build._gc_paused`). Goal: within 2×.
   --quick builds fewer briefings; the row says so.
 * the rebuild after changing one of those files (a briefing's summary): what `/admin reload`
-  builds, incremental (the other briefings' rows are copied from the old database). Baseline:
+  builds, incremental (a byte copy of the old database in which only the changed briefing's
+  rows are replaced). Baseline:
   the full build above. Goal: within 0.1×.
 
 Restart on unchanged data: a new `Store` on the same files and database, `await store.open()`

@@ -639,7 +639,7 @@ def briefing_files(data_dir: Path) -> list[Path]:
 @dataclass(frozen=True, slots=True)
 class Unchanged:
     """A briefing whose file and source texts are byte for byte those of the last build,
-    which validated them: not read again (its rows are copied from that build)."""
+    which validated them: not read again (its rows stay as that build wrote them)."""
 
     file: str
     id: str
