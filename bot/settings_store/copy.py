@@ -250,8 +250,7 @@ async def not_in_redis(sources: Sources, store: RedisSettings,
     return report
 
 
-async def warn_if_not_copied(settings: Settings, store: RedisSettings,
-                             misses: RedisMisses | None) -> Report | None:
+async def warn_if_not_copied(settings: Settings, store: RedisSettings) -> Report | None:
     """At start on Redis: log one warning naming `COMMAND` when the settings or misses file
     holds settings Redis lacks and no copy was made into this Redis. Never raises, never
     copies; the files are read in a thread, without the facts and bodies. The report, or
@@ -263,7 +262,10 @@ async def warn_if_not_copied(settings: Settings, store: RedisSettings,
         async with store.reach():
             if await store.redis.exists(store.key("copied-at")):
                 return None
+        from ..answering.misses import RedisMisses
+
         sources = await asyncio.to_thread(read_sources, settings, light=True)
+        misses = RedisMisses(store.redis, store._key) if settings.misses_enabled else None
         report = await not_in_redis(sources, store, misses)
     except SettingsUnavailable as exc:
         log.info("could not look for settings left in the files: %s", exc)
