@@ -186,10 +186,14 @@ def _copy_to_redis(settings: Settings, overwrite: bool, dry_run: bool) -> int:
     store = RedisSettings(client, owns_client=True)
     misses = RedisMisses(client) if sources.misses_file is not None else None
 
-    async def go() -> list[str]:
+    async def go() -> list[str] | None:
         try:
-            async with store.reach():
-                await client.ping()  # unreachable: say so before anything is tried
+            try:
+                async with store.reach():
+                    await client.ping()  # unreachable: say so before anything is tried
+            except SettingsUnavailable as exc:
+                print(f"error: nothing was copied: {exc}.", file=sys.stderr)
+                return None
             if dry_run:
                 return (await not_in_redis(sources, store, misses)).lines(copied="to copy")
             return (await copy_to_redis(sources, store, misses, overwrite=overwrite)).lines()
@@ -201,6 +205,8 @@ def _copy_to_redis(settings: Settings, overwrite: bool, dry_run: bool) -> int:
     except SettingsUnavailable as exc:
         print(f"error: {exc}. Whatever was copied is whole; run this again once Redis "
               "answers to copy the rest.", file=sys.stderr)
+        return 1
+    if lines is None:
         return 1
     print("\n".join(lines))
     if dry_run:

@@ -43,7 +43,7 @@ COMMAND = "python -m bot settings copy-to-redis"
 #: The names of each kind, as the summary says them (one, many).
 NOUNS = {"defaults": ("story default", "story defaults"), "follows": ("follow", "follows"),
          "versions": ("version", "versions"), "changes": ("change", "changes"),
-         "posts": ('"what\'s new" post made', '"what\'s new" posts made'),
+         "posts": ("record of a post made", "records of posts made"),
          "misses": ("missed question", "missed questions")}
 
 
