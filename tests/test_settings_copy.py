@@ -232,6 +232,22 @@ async def test_what_redis_holds_already_is_kept_and_histories_are_merged(
         "Who paid for the flights?"] == 1, "--overwrite: the file's count"
 
 
+async def test_a_copied_change_whose_id_redis_uses_gets_a_new_one_and_keeps_its_post(
+        var: Path, redis_url: str, redis_store: RedisSettings) -> None:
+    await run_one_process(var)  # the file's flood changes have ids 1 and 2
+    for n in (1, 2):  # a process on Redis recorded two other changes: ids 1 and 2 there too
+        assert await redis_store.record_change(FLOOD, "v3", f"r{n}", f"redis{n}", {}) == n
+    lines_of(copy_cli(var, redis_url))
+    changes = await redis_store.changes(FLOOD, limit=10)
+    assert [c.digest for c in changes] == ["redis2", "redis1", "digest3", "digest2"]
+    assert sorted(c.id for c in changes) == [1, 2, 3, 4], "no id twice in one story"
+    copied = {c.digest: c.id for c in changes}
+    assert copied["redis1"] == 1 and copied["redis2"] == 2, "Redis's own ids stay"
+    # The file's latest change was posted to CHANNEL: under its new id too.
+    assert not await redis_store.claim_post(CHANNEL, FLOOD, copied["digest3"])
+    assert (await redis_store.record_change(FLOOD, "r2", "v4", "digest4", {}) or 0) > 4
+
+
 async def test_a_history_keeps_only_the_last_versions_of_both(
         var: Path, redis_url: str, redis_store: RedisSettings) -> None:
     store = await SQLiteSettings.open(var / "settings.sqlite3")
