@@ -214,12 +214,18 @@ def main(argv: list[str] | None = None) -> int:
                         f"Whole stack: {res.rate_note}. The bot's RSS went from "
                         f"{res.rss_start / 1024:.1f} MB at READY to {res.rss_end / 1024:.1f} MB "
                         f"after {timed:,} timed interactions, with "
-                        f"{res.stats_end.get('live_views', 0):,} page views still alive "
-                        f"(each paged answer keeps a PageView for {_view_timeout():.0f} s); "
-                        f"the garbage collector "
-                        f"ran {gcs.get('collections', 0):,} times for "
-                        f"{gcs.get('total_ms', 0) / 1000:.1f} s in all, its longest pause "
-                        f"{gcs.get('max_ms', 0)} ms (from `/benchstats`, see bench/ext.py).")
+                        f"{res.stats_end.get('live_views', 0):,} component views still alive"
+                        + (f" (each paged answer keeps a PageView for {_view_timeout():.0f} s)"
+                           if _view_timeout() else " (the buttons are stateless)")
+                        + f"; the garbage collector ran {gcs.get('collections', 0):,} times "
+                        f"({gcs.get('gen2', 0)} full) for {gcs.get('total_ms', 0) / 1000:.1f} s "
+                        f"in all ({gcs.get('cpu_total_ms', 0) / 1000:.1f} s of CPU), its longest "
+                        f"pause {gcs.get('max_ms', 0)} ms on the wall clock, the longest in CPU "
+                        f"time {gcs.get('cpu_max_ms', 0)} ms (a pause longer on the wall clock "
+                        f"than in CPU time is the process waiting for a core); "
+                        f"{gcs.get('frozen', 0):,} objects frozen after start-up, "
+                        f"{gcs.get('tracked', 0):,} tracked "
+                        f"(from `/benchstats`, see bench/ext.py).")
                     out += stack.rows(res)
                     sustained = res.throughput["who"].rate
                 if "reload" in wanted:

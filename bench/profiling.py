@@ -6,9 +6,11 @@ time or memory goes:
 * `stack KIND [N]` — the bot process under cProfile while N interactions of one command
   (`who`, `timeline`, `search`, `baseline`) stream through the fake, unpaced. The profiler runs
   only during the stream (SIGUSR1/SIGUSR2, see `bench.botproc`).
-* `respond KIND [N]` — the same command answered in process, without Discord: the store
-  queries and the renderers (`bot.router.respond`, with the snapshot's answer memo off, so
-  every call does the work the first call after a start or reload does), under cProfile.
+* `respond KIND [N]` — the same command (or `ask`: six plain questions, through
+  `bot.router.respond_text`) answered in process, without Discord: the store queries and the
+  renderers (`bot.router.respond`, with the answer memo off through
+  `bot.router.answers_remembered(0)`, so every call does the work the first call after a
+  start or reload does), under cProfile.
 * `autocomplete [N]` — `name_choices` over the synthetic 10,000-entity name index.
 * `build [BRIEFINGS]` — `build_database` over a synthetic corpus, under cProfile.
 * `restart [BRIEFINGS]` — `Store.open` on unchanged data (reuse by hash), under cProfile.
@@ -62,32 +64,48 @@ async def stack(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
 
 
 async def respond(kind_key: str, n: int, workdir: Path, out: Path | None) -> None:
-    from bot import router
-    from bot.briefing.store import Store
-    from bot.router import Intent, respond
+    from bot.briefing.store import Snapshot, Store
+    from bot.router import Intent, answers_remembered, respond, respond_text
 
     data = copy_bundled_data(workdir / "data")
     store = Store(data, workdir / "briefing.sqlite3")
     await store.open()
-    intent, arg = {"who": (Intent.who, "Bukele"), "timeline": (Intent.timeline, None),
-                   "search": (Intent.search, "Alien Enemies")}[kind_key]
-    router._answers.limit = 0  # remember nothing: profile the queries and the rendering
-    async with store.snapshot() as snap:
-        for _ in range(50):
+    if kind_key == "ask":  # a plain question: understanding, ranking and the question card
+        label = "respond_text(QUESTIONS)"
+
+        async def once(snap: Snapshot) -> None:
+            for question in QUESTIONS:
+                await respond_text(snap, question)
+    else:
+        intent, arg = {"who": (Intent.who, "Bukele"), "timeline": (Intent.timeline, None),
+                       "search": (Intent.search, "Alien Enemies")}[kind_key]
+        label = f"respond({intent}, {arg!r})"
+
+        async def once(snap: Snapshot) -> None:
             await respond(snap, intent, arg)
-        prof = cProfile.Profile()
-        start = time.perf_counter()
-        prof.enable()
-        for _ in range(n):
-            await respond(snap, intent, arg)
-        prof.disable()
-        seconds = time.perf_counter() - start
+    # Remember nothing: profile the queries and the rendering.
+    with answers_remembered(0):
+        async with store.snapshot() as snap:
+            for _ in range(50):
+                await once(snap)
+            prof = cProfile.Profile()
+            start = time.perf_counter()
+            prof.enable()
+            for _ in range(n):
+                await once(snap)
+            prof.disable()
+            seconds = time.perf_counter() - start
     await store.close()
-    print(f"{n} x respond({intent}, {arg!r}): {seconds / n * 1000:.2f} ms each under the "
-          f"profiler")
+    print(f"{n} x {label}: {seconds / n * 1000:.2f} ms each under the profiler")
     if out:
         prof.dump_stats(out)
     print(show(prof))
+
+
+# What `respond ask` answers: questions of tests/questions/questions.yaml of several kinds.
+QUESTIONS = ("who brokered it", "how many venezuelans were sent back?", "exact date?",
+             "which airline flew the plane", "is it true they were all gang members?",
+             "what did the article get wrong")
 
 
 def autocomplete(n: int, out: Path | None) -> None:

@@ -293,9 +293,10 @@ def rows(res: StackResult) -> list[Row]:
         row = Row(
             what=f"Throughput `{kind.label}`, unpaced ({WORKERS * BATCH} in flight), "
                  f"{t.count:,} interactions",
-            figure=f"{t.rate:,.0f}/s ({t.cpu / t.count * 1000:.2f} ms bot CPU each)",
+            figure=f"{t.rate:,.0f}/s ({t.cpu / t.count * 1000:.2f} ms bot CPU each, "
+                   f"{t.fake_cpu / t.count * 1000:.2f} ms the fake's)",
             baseline=f"`/baseline` {base.rate:,.0f}/s ({base.cpu / base.count * 1000:.2f} ms "
-                     f"CPU each)",
+                     f"CPU each, {base.fake_cpu / base.count * 1000:.2f} ms the fake's)",
             ratio=ratio, goal="≥ 0.85 of baseline",
             met=ratio >= 0.85 and problems == 0)
         if problems:

@@ -8,13 +8,14 @@ Discord shows.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 import weakref
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from . import __version__
 from .answering.engine import ConversationMemory, ask, check
@@ -168,8 +169,20 @@ async def answer_text(store: Store, text: str, *, memory: ConversationMemory | N
                       ) -> list[Payload]:
     """Answer what a person typed in a DM, a mention, `/ask` or on the command line;
     `misses` keeps the questions that ended in an abstention, for editors."""
+    return await answered(store, lambda snap: respond_text(snap, text, memory=memory,
+                                                           user=user), misses)
+
+
+PagesT = TypeVar("PagesT", bound=list[Payload])
+
+
+async def answered(store: Store,
+                   answer: Callable[[Snapshot], Awaitable[tuple[PagesT, Outcome | None]]],
+                   misses: MissSink | None = None) -> PagesT:
+    """`answer` from the store's current snapshot, then the question kept for editors if it
+    ended in an abstention: the one path of `answer_text` and `bot.requests.answer_ask`."""
     async with store.snapshot() as snap:
-        pages, outcome = await respond_text(snap, text, memory=memory, user=user)
+        pages, outcome = await answer(snap)
     await record_miss(outcome, misses)
     return pages
 
@@ -185,14 +198,19 @@ CHECK_INPUT = 2000  # characters of a posted message read when checking it
 
 async def check_text(store: Store, text: str) -> list[Payload]:
     """Answer "Check against the briefing" on a posted message: what bears on it."""
-    cleaned = clean(text, limit=CHECK_INPUT)
     async with store.snapshot() as snap:
-        key = ("check", cleaned)
-        pages = _asked.get(snap, key)
-        if pages is None:
-            pages = check_answer(await check(await snap.fact_index(), cleaned))
-            _asked.put(snap, key, pages)
-        return pages
+        return await respond_check(snap, clean(text, limit=CHECK_INPUT))
+
+
+async def respond_check(snap: Snapshot, cleaned: str) -> list[Payload]:
+    """What the briefing (of one snapshot or story view) says that bears on a posted message,
+    already cleaned; remembered per snapshot like every answer."""
+    key = ("check", cleaned)
+    pages = _asked.get(snap, key)
+    if pages is None:
+        pages = check_answer(await check(await snap.fact_index(), cleaned))
+        _asked.put(snap, key, pages)
+    return pages
 
 
 async def answer_question(snap: Snapshot, question: str, *,
@@ -229,7 +247,10 @@ async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Paylo
                                                                                  "deal"):
         return pages
     top = outcome.facts[0]
-    for deal in await snap.deals():
+    deals = _deals.get(snap)
+    if deals is None:  # four queries, the same for every question of a data version
+        deals = _deals[snap] = await snap.deals()
+    for deal in deals:
         if top.id.partition("#")[0] == deal.id or any(t.id == top.id for t in deal.transfers):
             pictured = await deal_pages(snap.meta, pages, deal)
             if isinstance(pictured, Pages) and top.kind == "transfer":
@@ -242,10 +263,24 @@ async def _with_deal_picture(snap: Snapshot, outcome: Outcome, pages: list[Paylo
 # each cached question beside it (the router needs to know whether it was an abstention).
 _asked: AnswerCache[tuple[str, str]] = AnswerCache()
 _outcomes: weakref.WeakKeyDictionary[Snapshot, dict[str, Outcome]] = weakref.WeakKeyDictionary()
+_deals: weakref.WeakKeyDictionary[Snapshot, list[DealView]] = weakref.WeakKeyDictionary()
 
 
 # Rendered pages by snapshot and (intent, cleaned arg, question).
 _answers: AnswerCache[tuple[Intent, str, str]] = AnswerCache()
+
+
+@contextlib.contextmanager
+def answers_remembered(limit: int) -> Iterator[None]:
+    """Within the block, keep at most `limit` answers (commands, questions, checks) per
+    snapshot, 0 for none: to profile or measure what a first answer after a start or reload
+    costs. The limits are restored after."""
+    before = _answers.limit, _asked.limit
+    _answers.limit = _asked.limit = limit
+    try:
+        yield
+    finally:
+        _answers.limit, _asked.limit = before
 
 
 async def respond(snap: Snapshot, intent: Intent, arg: str | None = None,

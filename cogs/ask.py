@@ -2,8 +2,9 @@
 
 `/ask question:` answers exactly as a DM does, through the same router and the same
 conversation memory (so a follow-up works in both). "Check against the briefing" takes a
-message someone posted and answers with what the briefing says that bears on it. Both work in
-servers, in DMs and as a user-installed app.
+message someone posted and answers with what the briefing says that bears on it, from the
+story of where it was asked, with Sources and Notes buttons. Both work in servers, in DMs and
+as a user-installed app.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answering.engine import ConversationMemory
+from bot.answering.engine import ConversationMemory, conversation_key
 from bot.answering.misses import MissStore
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import answer_interaction
-from bot.requests import answer_ask, typed_ask
-from bot.router import check_text
+from bot.requests import answer_ask, check_ask, typed_ask
 
 from .utils.stories import STORY_HELP, defaults_of, story_choices
 
@@ -58,7 +58,8 @@ class Ask(commands.Cog):
         ask = typed_ask(question, story)  # its buttons re-ask the question as a DM would
         defaults = await defaults_of(self.bot, interaction)
         await answer_interaction(interaction, lambda: answer_ask(
-            self.bot.store, ask, memory=memory, user=interaction.user.id, misses=misses,
+            self.bot.store, ask, memory=memory, misses=misses,
+            user=conversation_key(interaction.user.id, interaction.guild_id),
             defaults=defaults), ask=ask)
 
     @ask.autocomplete("story")
@@ -70,8 +71,12 @@ class Ask(commands.Cog):
                             message: discord.Message) -> None:
         text = message.content or " ".join(
             part for e in message.embeds for part in (e.title or "", e.description or ""))
-        await answer_interaction(interaction, lambda: check_text(self.bot.store, text),
-                                 ephemeral=True)
+        # From the story of where it was asked, like /ask; its buttons (Sources, Notes, pages)
+        # re-answer the check from the message's digest (see bot/requests.py `check_ask`).
+        ask = check_ask(text)
+        defaults = await defaults_of(self.bot, interaction)
+        await answer_interaction(interaction, lambda: answer_ask(
+            self.bot.store, ask, defaults=defaults), ephemeral=True, ask=ask)
 
 
 async def setup(bot: BriefingBot) -> None:

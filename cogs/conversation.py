@@ -12,7 +12,7 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.answering.engine import ConversationMemory
+from bot.answering.engine import ConversationMemory, conversation_key
 from bot.answering.misses import open_misses
 from bot.discord_app.client import BriefingBot
 from bot.discord_app.send import reply_pages, send_notice
@@ -60,7 +60,10 @@ class Conversation(commands.Cog):
         try:
             ask = typed_ask(text)
             pages = await answer_ask(self.bot.store, ask, memory=self.memory,
-                                     user=message.author.id, misses=self.misses,
+                                     user=conversation_key(message.author.id,
+                                                           message.guild.id if message.guild
+                                                           else None),
+                                     misses=self.misses,
                                      defaults=await defaults_of(self.bot, message))
             await reply_pages(message, pages, ask=ask)
         except discord.HTTPException:

@@ -63,11 +63,12 @@ def channel_named(bot: BriefingBot, channel_id: int, *named: object) -> str:
     return f"channel {channel_id}"
 
 
-def unreachable(exc: SettingsUnavailable) -> list[Payload]:
-    """What a member hears when the settings cannot be reached: nothing was changed."""
-    return message_answer("Settings unreachable", f"The bot's settings cannot be reached right "
-                          f"now ({exc}), so nothing was changed. Answers go on as before; try "
-                          "again in a minute.", ephemeral=True)
+def unreachable() -> list[Payload]:
+    """What a member hears when the settings cannot be reached: nothing was changed. Why
+    (a host, a port, a file) is for the operator's log, not for members."""
+    return message_answer("Settings unreachable", "The bot's settings cannot be reached right "
+                          "now, so nothing was changed. Answers go on as before; try again "
+                          "in a minute.", ephemeral=True)
 
 
 def _can_manage(interaction: discord.Interaction) -> bool:
@@ -106,7 +107,7 @@ class Stories(commands.Cog):
         except SettingsUnavailable as exc:
             log.warning("/%s: %s", interaction.command.qualified_name
                         if interaction.command else "?", exc)
-            await send_pages(interaction, unreachable(exc))
+            await send_pages(interaction, unreachable())
 
     async def cog_unload(self) -> None:
         if self._look is not None:

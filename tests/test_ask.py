@@ -14,11 +14,22 @@ from typing import Any
 
 import pytest
 
+from bot import requests
+from bot.answering.engine import MAX_TURNS, conversation_key
 from bot.answering.misses import MissLog
+from bot.render.buttons import decode
 from tests import payloads as P
-from tests.briefing_data import briefing, collapse, name_of
-from tests.discord_limits import MENTION, body_problems, is_error_notice, mention_problems
+from tests.briefing_data import briefing, collapse, name_of, record, source_text
+from tests.discord_limits import (
+    MENTION,
+    body_problems,
+    cited_sentences,
+    is_error_notice,
+    mention_problems,
+    texts,
+)
 from tests.harness import Call, Harness, errors_logged, messages
+from tests.test_stories import BRIDGE, BUNDLED, FLOOD, TITLES, add_stories
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "server": {},
@@ -52,6 +63,7 @@ async def ask(harness: Harness, question: str, *, user: dict[str, Any] | None = 
 
 
 async def check(harness: Harness, message: dict[str, Any], **context: Any) -> Call:
+    """The answer of "Check against the briefing" on `message`."""
     with errors_logged() as errors:
         calls = await harness.slash(P.message_context_interaction(message, **context))
     assert [e.getMessage() for e in errors] == []
@@ -187,3 +199,159 @@ async def test_a_hostile_10_kb_message_gets_a_calm_answer_within_the_limits(
     assert "Marco Rubio" in text, "it still finds what the message gets wrong"
     also = await ask(harness, HOSTILE[:500], **CONTEXTS[context])
     assert not MENTION.search(also.text())
+
+
+def labelled(call: Call, label: str) -> dict[str, Any]:
+    (button,) = [b for b in call.buttons if b.get("label") == label]
+    return button
+
+
+async def opened(harness: Harness, answer: Call, label: str, user: dict[str, Any],
+                 **context: Any) -> Call:
+    """What pressing the answer's `label` button shows (a new, private message)."""
+    with errors_logged() as errors:
+        calls = await harness.component(harness.press(answer, labelled(answer, label),
+                                                      user=user, **context))
+    assert [e.getMessage() for e in errors] == []
+    shown = the_answer(calls)
+    assert shown.ephemeral
+    return shown
+
+
+def asker_of(context: str) -> dict[str, Any]:
+    return P.user(name=f"checker-{context}")
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+async def test_a_check_reply_opens_its_sources_and_notes(harness: Harness,
+                                                         context: str) -> None:
+    (note,) = [d for d in briefing()["discrepancies"] if d["id"] == "disc-venezuelan-count"]
+    text = "El Salvador sent 250 Venezuelans back home. " * 40  # far more than an id holds
+    user = asker_of(context)
+    with errors_logged() as errors:
+        calls = await harness.slash(P.message_context_interaction(
+            posted(text, context), user=user, **CONTEXTS[context]))
+    assert [e.getMessage() for e in errors] == []
+    answer = the_answer(calls)
+    ids = [b["custom_id"] for b in answer.buttons]
+    assert ids and all(len(i) <= 100 for i in ids) and len(set(ids)) == len(ids)
+    assert not any("Venezuelans back home" in i for i in ids), "the message is not in its ids"
+    sources = await opened(harness, answer, "Sources", user, **CONTEXTS[context])
+    quoted = cited_sentences(sources.text())
+    assert quoted and all(collapse(q) in source_text("article") or collapse(q) in record()
+                          for q in quoted), quoted
+    assert any("250" in q for q in quoted), "the article's figure, quoted from the article"
+    notes = await opened(harness, answer, "Notes", user, **CONTEXTS[context])
+    assert collapse(note["record_says"]["text"]) in " ".join(notes.text().split())
+
+
+async def test_a_check_button_whose_message_is_forgotten_says_to_run_the_check_again(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = P.user()
+    answer = await check(harness, posted("Marc Rubio praised Bukele", "dm"), user=user, dm=True)
+    monkeypatch.setattr(requests, "_checked", type(requests._checked)())  # as after a restart
+    calls = await harness.component(harness.press(answer, labelled(answer, "Sources"),
+                                                  user=user, dm=True))
+    (notice,) = messages(calls)
+    assert notice.ephemeral and "Check against the briefing" in notice.text()
+    assert "expired" in notice.text()
+
+
+async def test_the_check_comes_from_the_story_of_where_it_was_asked_and_names_it(
+        tmp_data: Path, db_path: Path) -> None:
+    add_stories(tmp_data, FLOOD, BRIDGE)
+    manage = P.member(P.user(), permissions=str(1 << 5))
+    nothing = posted("my cat had kittens on tuesday", "server")
+    named = posted("Marc Rubio praised Bukele", "server")
+
+    def story_of(call: Call) -> str:
+        return str(call.embeds[0]["author"]["name"]).removeprefix("📰 ")
+
+    async with Harness.start(tmp_data, db_path) as harness:
+        # No default: the most recently updated story; a message naming the bundled story's
+        # people: that story, which corrects it.
+        assert story_of(await check(harness, nothing, member=P.member(P.user()))) == \
+            TITLES[FLOOD]
+        rubio = await check(harness, named, member=P.member(P.user()))
+        assert story_of(rubio) == TITLES[BUNDLED] and "Marco Rubio" in lead(rubio)
+        await harness.slash(P.slash_interaction(
+            "story", {"story": BRIDGE, "scope": "server"}, subcommand="set", member=manage))
+        assert story_of(await check(harness, nothing, member=P.member(P.user()))) == \
+            TITLES[BRIDGE]
+
+
+# ------------------------------------------------------------------------------ follow-ups
+
+
+async def test_a_follow_ups_buttons_answer_the_follow_up_not_its_words_alone(
+        harness: Harness) -> None:
+    (children,) = [e for e in briefing()["events"] if e["id"] == "children-returned"]
+    evidence = [collapse(e["quote"]) for e in children["evidence"]]
+    asker = P.user()
+    await harness.message(P.message_create("how many americans?", author=asker))
+    (follow,) = messages(await harness.message(P.message_create("and the children?",
+                                                                author=asker)))
+    assert re.search(r"\b(7|seven)\b", lead(follow), re.I), lead(follow)
+    sources = labelled(follow, "Sources")
+    press = decode(sources["custom_id"])
+    assert press is not None and press.intent == "followup" and len(sources["custom_id"]) <= 100
+    # The conversation is forgotten meanwhile (minutes pass, or the bot restarts): the press
+    # still shows the Sources of the answer about the children.
+    memory = harness.bot.get_cog("Conversation").memory  # type: ignore[union-attr]
+    key = conversation_key(int(asker["id"]), None)  # a DM's conversation
+    assert memory.last_turn(key) is not None
+    memory.forget(key)
+    shown = await opened(harness, follow, "Sources", asker, dm=True)
+    quoted = [collapse(q) for q in cited_sentences(shown.text())]
+    assert any(e in q or q in e for q in quoted for e in evidence), quoted
+
+
+async def test_a_follow_up_too_long_for_a_button_rides_in_the_footer_and_answers_the_same(
+        harness: Harness) -> None:
+    asker = P.user()
+    first = "how many americans were released " + "please tell me exactly " * 4
+    await harness.message(P.message_create(first, author=asker))
+    (follow,) = messages(await harness.message(P.message_create("and the children?",
+                                                                author=asker)))
+    sources = labelled(follow, "Sources")
+    assert "#" in sources["custom_id"] and len(sources["custom_id"]) <= 100
+    assert "and the children?" in follow.embeds[0]["footer"]["text"]
+    shown = await opened(harness, follow, "Sources", asker, dm=True)
+    (children,) = [e for e in briefing()["events"] if e["id"] == "children-returned"]
+    evidence = [collapse(e["quote"]) for e in children["evidence"]]
+    quoted = [collapse(q) for q in cited_sentences(shown.text())]
+    assert any(e in q or q in e for q in quoted for e in evidence), quoted
+
+
+async def test_a_follow_up_in_a_server_never_carries_what_was_asked_in_dms(
+        harness: Harness) -> None:
+    # A conversation is one user's in one place: the public reply in a server must not
+    # continue, nor show on its buttons or footer, a question the member asked the bot in DMs.
+    asker = P.user()
+    private = "how many americans were released by the government of venezuela in this exchange"
+    await harness.message(P.message_create(private, author=asker))
+    public = await ask(harness, "and the children?", member=P.member(asker))
+    shown = texts([public.body]) + " ".join(b.get("custom_id", "") for b in public.buttons)
+    assert "government of venezuela" not in shown.lower(), shown
+    for button in public.buttons:
+        press = decode(button.get("custom_id", ""))
+        assert press is None or press.intent != "followup", button
+
+
+async def test_a_follow_up_past_the_longest_conversation_asks_again_rather_than_answer_another(
+        harness: Harness) -> None:
+    asker = P.user()
+    chain = ["how many americans were released?", "and the children?", "and when?",
+             "and where?", "and the venezuelans?", "and who brokered it?"]
+    assert len(chain) > MAX_TURNS
+    answers = [messages(await harness.message(P.message_create(q, author=asker)))[-1]
+               for q in chain]
+    last = answers[-1]
+    press = decode(labelled(last, "Sources")["custom_id"])
+    assert press is not None and press.intent == "followup"
+    with errors_logged() as errors:
+        calls = await harness.component(harness.press(last, labelled(last, "Sources"),
+                                                      user=asker, dm=True))
+    assert [e.getMessage() for e in errors] == []
+    said = texts([c.body for c in calls])
+    assert "Ask the question again in full" in said, said

@@ -104,6 +104,13 @@ def add_copy(path: Path) -> None:
         text.replace("\nid: story-1\n", "\nid: story-1b\n"), encoding="utf-8")
 
 
+def assert_equals_a_full_build(data: Path, db: Path, full: Path) -> None:
+    """The incremental build at `db` has every row a full build of `data` (into `full`) has,
+    in the same order."""
+    build_database(data, full, incremental=False)
+    assert tables(db) == tables(full)
+
+
 @pytest.mark.parametrize(("change", "parsed_files"), [
     (edit_description, ["story-2.yaml"]),
     (remove, []),
@@ -122,9 +129,7 @@ def test_a_rebuild_after_one_change_parses_that_file_only_and_equals_a_full_buil
 
     assert report.rebuilt
     assert parsed == parsed_files
-    full = tmp_path / "db" / "full.sqlite3"
-    build_database(data, full, incremental=False)
-    assert tables(db) == tables(full)
+    assert_equals_a_full_build(data, db, tmp_path / "db" / "full.sqlite3")
 
 
 def test_a_changed_source_text_rebuilds_every_briefing_that_quotes_it(
@@ -139,9 +144,7 @@ def test_a_changed_source_text_rebuilds_every_briefing_that_quotes_it(
     build_database(data, db)
 
     assert sorted(parsed) == ["story-0.yaml", "story-1.yaml", "story-2.yaml"]
-    full = tmp_path / "full.sqlite3"
-    build_database(data, full, incremental=False)
-    assert tables(db) == tables(full)
+    assert_equals_a_full_build(data, db, tmp_path / "full.sqlite3")
 
 
 def test_rows_are_not_copied_from_a_database_built_by_other_code(
@@ -251,6 +254,33 @@ def test_touched_files_are_hashed_once_then_known_by_their_signature_again(
 
     monkeypatch.setattr(build, "content_hash", lambda *a, **k: pytest.fail("hashed again"))
     assert not build_database(data, db).rebuilt  # by signature: the hash was not needed
+
+
+def test_a_rebuild_after_an_edit_reads_the_files_once_and_the_next_start_reads_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data(tmp_path / "data", 2)
+    age(data)
+    db = tmp_path / "db.sqlite3"
+    build_database(data, db)
+    path = data / "briefings" / "story-1.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("name: Nayib Bukele",
+                                                             "name: Nayib Bukelx"),
+                    encoding="utf-8")
+    os.utime(path, (AN_HOUR_AGO + 60, AN_HOUR_AGO + 60))  # an edit the signature can trust
+    hashed: list[Path] = []
+    real = build.file_digests
+
+    def counting(data_dir: Path) -> dict[str, str]:
+        hashed.append(data_dir)
+        return real(data_dir)
+
+    monkeypatch.setattr(build, "file_digests", counting)
+    assert build_database(data, db).rebuilt
+
+    assert hashed == [data], "the check for a current database and the build hash once"
+    assert read_meta(db)["content_hash"] == loader.content_hash(data)
+    monkeypatch.setattr(build, "file_digests", lambda *a, **k: pytest.fail("hashed again"))
+    assert not build_database(data, db).rebuilt  # the signature recorded covers the edit
 
 
 def test_files_edited_moments_ago_are_not_trusted_by_their_signature(tmp_path: Path) -> None:

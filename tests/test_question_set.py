@@ -31,16 +31,21 @@ ABSTAINS = "The briefing's sources don't"
 KNOWN_MISSES = {
     "who got freed by venezuela",
     "how many people were swapped for the americans",
-    "what was the 6 million dollars for",
     "what did el salvador claim about the prisoners",
     "was he president then?",
     "and AP?",
-    "which us states are the americans from",  # unanswerable, yet answered
-    # Ranked below an event or another person's fact; they passed only while the first page
-    # quoted the cited sentences in full (which held the words). The card keeps those for the
-    # Sources button, so the ranking miss shows.
-    "quote from bukele?",
+    # Ranked below another person's fact; it passed only while the first page quoted the
+    # cited sentences in full (which held the words). The card keeps those for the Sources
+    # button, so the ranking miss shows.
     "whats trumps role in all this",
+    # Held out (written before running them), still missed: a source (AP) is no entity, so
+    # its wording is not found as a speaker's; "call the number" is read as a count; the gap
+    # "neither source names the official" wins over the administration he belongs to; "kind
+    # of prisoners" asks for a qualifier ("political"), which nothing reads.
+    "what did AP call the ten americans",
+    "what did bukele call the number of political prisoners",
+    "which administration was the senior official from",
+    "what kind of prisoners does bukele want released in venezuela",
 }
 
 

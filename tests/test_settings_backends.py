@@ -36,6 +36,8 @@ from bot.settings_store import (
     SQLiteSettings,
     client_from_url,
 )
+from bot.settings_store.common import DEFAULTS_TTL, DefaultsCache
+from bot.settings_store.redis import Reach
 from tests import payloads as P
 from tests.briefing_data import REPO
 from tests.discord_limits import assert_pings_nobody, assert_valid, texts
@@ -139,6 +141,52 @@ async def test_defaults_count_channel_then_server_then_user_and_survive_a_restar
     other = await backend.settings()  # another process sees the same
     assert await other.defaults_for(channel=OTHER_CHANNEL, guild=GUILD, user=None) == [
         ("server", BUNDLED)]
+
+
+async def test_a_default_counts_at_once_where_it_was_set_and_within_a_while_elsewhere(
+        backend: Backend) -> None:
+    # Defaults are read on every answer, so each process keeps what it read for a while.
+    # A channel's default is set through the process serving its server, which sees it at
+    # once; any other process sees it within DEFAULTS_TTL.
+    now = [1000.0]
+    here, there = await backend.settings(), await backend.settings()
+    for store in (here, there):
+        store.known_defaults = DefaultsCache(clock=lambda: now[0])  # type: ignore[attr-defined]
+    asked = {"channel": CHANNEL, "guild": GUILD, "user": None}
+    assert await here.defaults_for(**asked) == [] and await there.defaults_for(**asked) == []
+
+    await here.set_default("channel", CHANNEL, FLOOD, USER)
+    assert await here.defaults_for(**asked) == [("channel", FLOOD)]
+    assert await there.defaults_for(**asked) == [], "read again only after a while"
+    now[0] += DEFAULTS_TTL + 1
+    assert await there.defaults_for(**asked) == [("channel", FLOOD)]
+
+
+def test_the_defaults_kept_in_memory_are_bounded() -> None:
+    kept = DefaultsCache(kept=100)
+    for channel in range(1000):
+        kept.put({("channel", channel): None})
+    assert len(kept._known) == 100
+    assert kept.get([("channel", 999)]) == [] and kept.get([("channel", 0)]) is None
+
+
+async def test_a_default_unreadable_in_an_outage_is_not_remembered_as_none(
+        redis_server: RedisServer) -> None:
+    writer = RedisSettings(client_from_url(redis_server.url), owns_client=True)
+    reader = RedisSettings(client_from_url(redis_server.url), owns_client=True)
+    reader.reach = Reach(pause=0)  # no pause after the failure: the next read tries again
+    try:
+        redis_server.stop()
+        try:
+            assert await reader.defaults_for(channel=CHANNEL, guild=GUILD, user=None) == []
+        finally:
+            redis_server.start()  # empty: the test server keeps nothing across a restart
+        await writer.set_default("server", GUILD, BRIDGE, USER)
+        assert await reader.defaults_for(channel=CHANNEL, guild=GUILD, user=None) == [
+            ("server", BRIDGE)], "the outage's empty answer was kept as the server's default"
+    finally:
+        await writer.close()
+        await reader.close()
 
 
 # ------------------------------------------------------------------- versions and changes
@@ -351,6 +399,8 @@ async def test_members_hear_that_settings_are_unreachable_and_answers_go_on(
         assert_pings_nobody(bodies)
         shown = texts(bodies)
         assert "Settings unreachable" in shown and "nothing was changed" in shown, shown
+        port = dead_redis_url.rsplit(":", 1)[1].split("/")[0]
+        assert port not in shown and "127.0.0.1" not in shown, "the address is the log's"
         calls = await harness.slash(P.slash_interaction(
             "follow", {"story": FLOOD}, subcommand="add", member=manager))
         assert "Settings unreachable" in texts([c.body for c in calls])

@@ -226,8 +226,12 @@ async def test_what_redis_holds_already_is_kept_and_histories_are_merged(
 
     forced = lines_of(copy_cli(var, redis_url, "--overwrite"))
     assert forced[0] == "1 story default copied; 2 already in Redis", forced
-    assert await redis_store.defaults_for(channel=CHANNEL, guild=None, user=None) == [
-        ("channel", FLOOD)], "--overwrite: the file's"
+    fresh = RedisSettings(client_from_url(redis_url), owns_client=True)  # a process started
+    try:                                         # now (a running one keeps what it read 30 s)
+        assert await fresh.defaults_for(channel=CHANNEL, guild=None, user=None) == [
+            ("channel", FLOOD)], "--overwrite: the file's"
+    finally:
+        await fresh.close()
     assert {m.question: m.count for m in await RedisMisses(redis_store.redis).top()}[
         "Who paid for the flights?"] == 1, "--overwrite: the file's count"
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..briefing.facts import Fact, FactIndex, FactNote
 from .rank import (
     ALSO_RATIO,
+    HARD_KINDS,
     MAX_ALSO,
     MIN_COVERAGE,
     THRESHOLD,
@@ -32,10 +33,18 @@ from .words import bag, terms
 
 FOLLOWUP_SECONDS = 300.0  # a follow-up refers to the question asked this recently
 MEMORY_USERS = 10_000  # conversations remembered at most (least recent forgotten)
+MAX_TURNS = 4  # questions of a conversation a follow-up's buttons ask again, at most
 ABSTAIN = "The briefing's sources don't answer that."
 UNSETTLED = "The briefing's sources don't settle that."
 GENERIC_DISCREPANCY = frozenset({"~wrong", "~report", "~spell", "~mention"}) | terms("article") \
     | terms("make") | terms("made")
+
+
+def conversation_key(user: int, place: int | None) -> tuple[int, int | None]:
+    """Whose conversation a question continues: one user's in one place (a server's id, or
+    None for DMs). A follow-up in a server never continues, nor shows on its buttons, what
+    the user asked in DMs or in another server."""
+    return (user, place)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,7 @@ class Turn:
 
     question: Question
     at: float
+    conversation: tuple[str, ...] = ()  # the questions up to this one, when it followed others
 
 
 class ConversationMemory:
@@ -61,16 +71,24 @@ class ConversationMemory:
         self._turns: collections.OrderedDict[Hashable, Turn] = collections.OrderedDict()
 
     def recall(self, user: Hashable) -> Question | None:
+        """The user's last answered question, if it was asked recently enough."""
+        turn = self.last_turn(user)
+        return turn.question if turn is not None else None
+
+    def last_turn(self, user: Hashable) -> Turn | None:
+        """The user's last turn (the question and the conversation it closed), if recent."""
         turn = self._turns.get(user)
         if turn is None:
             return None
         if self.clock() - turn.at > self.ttl:
             del self._turns[user]
             return None
-        return turn.question
+        return turn
 
-    def remember(self, user: Hashable, question: Question) -> None:
-        self._turns[user] = Turn(question, self.clock())
+    def remember(self, user: Hashable, question: Question,
+                 conversation: tuple[str, ...] = ()) -> None:
+        """Keep the user's last answered question (and, for a follow-up, its conversation)."""
+        self._turns[user] = Turn(question, self.clock(), conversation)
         self._turns.move_to_end(user)
         while len(self._turns) > self.limit:
             self._turns.popitem(last=False)
@@ -105,17 +123,28 @@ async def ask(index: FactIndex, text: str, *, memory: ConversationMemory | None 
     q = understand(text, matcher.names)
     extra: list[tuple[str, frozenset[str]]] = []
     extra_entities: list[str] = []
-    last = memory.recall(user) if memory is not None and user is not None else None
-    if last is not None and q.followup:
-        q, extra, extra_entities = _merge(q, last)
+    turn = memory.last_turn(user) if memory is not None and user is not None else None
+    conversation: tuple[str, ...] = ()
+    if turn is not None and q.followup:
+        own = q
+        q, extra, extra_entities = _merge(q, turn.question)
+        if extra or extra_entities or q.kind != own.kind:
+            # What it followed, and what that followed: asked again in order, they answer
+            # the same. (A follow-up the previous question adds nothing to stands alone.)
+            # Never cut at the front: asked again without its first question, the rest would
+            # answer something else. Past MAX_TURNS it stops growing, and its buttons say
+            # to ask again in full (bot/requests.py followup_ask).
+            conversation = (*(turn.conversation or (turn.question.text,)), text
+                            )[:MAX_TURNS + 1]
     bm25 = await bm25_scores(index, q, synonyms)
     ranked = matcher.rank(q, bm25, extra, extra_entities)
     outcome = decide(matcher, q, ranked, threshold, min_coverage)
+    outcome.conversation = conversation
     if memory is not None and user is not None and not outcome.abstained:
         # Only an answered question is something to follow up on.
         remembered = q if not extra else dataclasses.replace(
             q, words=tuple(dict.fromkeys((*q.words, *(w for w, _ in extra)))))
-        memory.remember(user, remembered)
+        memory.remember(user, remembered, conversation)
     return outcome
 
 
@@ -161,7 +190,8 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                            listing="discrepancies")
     if q.kind in ("omission", "also"):
         # What only other reports tell: the article's omissions and the events it lacks.
-        listed = [f for f in m.facts if f.id in _severities(m, only="omission")]
+        omitted = _severities(m, only="omission")
+        listed = [f for f in m.facts if f.id in omitted]
         listed += [f for f in m.facts if f.kind == "event" and f.id.endswith("#summary")
                    and f.sources and not (f.sources & primary)]
         if listed:
@@ -172,7 +202,7 @@ def decide(m: Matcher, q: Question, ranked: list[Scored],
                     f"other reports add: {said}")
             return Outcome(q, lead, False, listed, confidence=best.score, listing="omissions")
 
-    hard_miss = q.kind in ("time", "duration", "age") and best.kind == 0.0
+    hard_miss = q.kind in HARD_KINDS and best.kind == 0.0
     # The question names someone or something, and the best fact is about none of them.
     elsewhere = bool(q.entities) and best.entities < 0.25
     # A specific kind of answer (a date, a place, a quote ...) that no fact gives well enough.
@@ -352,15 +382,8 @@ def with_record(m: Matcher, q: Question, f: Fact, lead: str) -> str:
 
 def _severities(m: Matcher, *, only: str | None = None, exclude: str | None = None) -> set[str]:
     """Ids of discrepancy facts by their severity (typo, imprecise, wrong, omission)."""
-    out = set()
-    for f in m.facts:
-        severity = next((t.removeprefix("severity-") for t in f.types
-                         if t.startswith("severity-")), None)
-        if severity is None:
-            continue
-        if (only is None or severity == only) and (exclude is None or severity != exclude):
-            out.add(f.id)
-    return out
+    return {fid for fid, severity in m.severities.items()
+            if (only is None or severity == only) and (exclude is None or severity != exclude)}
 
 
 CHECK_THRESHOLD = 0.62  # a fact bears on a posted message above this score

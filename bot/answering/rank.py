@@ -10,6 +10,7 @@ is an honest "the briefing's sources don't answer that" with the closest facts.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from ..briefing.facts import Fact, FactIndex, FactNote
 from ..briefing.store import fts_query
 from ..briefing.text import fold
-from .understand import Names, Question, understand
+from .understand import PLACE_CATEGORIES, Names, Question, understand
 from .words import SPELLING, bag, synonym_table, synonym_words, terms, tokens
 
 # Set by measurement on tests/questions/questions.yaml (bench/answers.py prints the sweep):
@@ -36,11 +37,14 @@ MIN_COVERAGE = 0.40  # below this share of the question's words, the best fact i
 FIT: dict[str, dict[str, float]] = {
     "who": {"person": 1, "organisation": 1, "speaker": 1, "role": 1, "actor": .8,
             "description": .7, "source": .8, "any": .9},
+    "organisation": {"organisation": 1, "actor": .8, "source": .8, "description": .8,
+                     "any": .9, "speaker": .6},
     "quantity": {"quantity": 1, "any": .9, "discrepancy": .8, "source": .6, "event": .5},
     "money": {"money": 1, "any": .9},
     "date": {"date": 1, "any": .9, "discrepancy": .6, "year": .7},
     "year": {"date": .8, "year": 1, "any": .9, "discrepancy": .6},
     "time": {"time": 1},
+    "identifier": {"identifier": 1},
     "duration": {"duration": 1},
     "age": {"age": 1, "year": 1},
     "law": {"law": 1, "any": .9},
@@ -61,7 +65,12 @@ FIT: dict[str, dict[str, float]] = {
             "source": .5, "actor": .5, "money": .6},
 }
 DEFAULT_FIT = {"any": .5}
-HARD_KINDS = frozenset({"time", "duration", "age"})  # nothing else may stand in for them
+# Kinds nothing else may stand in for.
+HARD_KINDS = frozenset({"time", "duration", "age", "identifier"})
+# A fact that names no place of the category asked for ("which state") keeps this share of its
+# kind fit: below the half that an answer needs (engine.decide), so it is never the answer.
+OFF_CATEGORY = 0.4
+SPEAKER_ONLY = 0.8  # the kind fit of a claim or quote for a "who" question about no saying
 
 _MONEY = re.compile(r"\$\s?\d|\d[\d,.]* (million|billion|thousand)? ?(dollars|euros|usd)\b",
                     re.I)
@@ -82,7 +91,7 @@ NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", 
 _NONE: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per fact per question, and frozen is slower
 class Scored:
     fact: Fact
     score: float
@@ -107,6 +116,9 @@ class Outcome:
     verdict: str | None = None
     confidence: float = 0.0
     listing: str = ""  # "discrepancies" or "omissions" when the answer is a list
+    # A follow-up's conversation: the questions up to it, in order ("" for a question read on
+    # its own), so that it can be asked again without the memory and answer the same.
+    conversation: tuple[str, ...] = ()
 
     @property
     def notes(self) -> list[FactNote]:
@@ -117,9 +129,11 @@ class Outcome:
         return list(seen.values())
 
 
-def numbers_in(text: str) -> set[str]:
-    """The figures a text gives (digits or number words), without thousands separators."""
-    return _numbers(text)
+@functools.lru_cache(maxsize=8192)
+def numbers_in(text: str) -> frozenset[str]:
+    """The figures a text gives (digits or number words), without thousands separators
+    (remembered: the same facts' statements are read again for every question)."""
+    return frozenset(_numbers(text))
 
 
 def _numbers(text: str) -> set[str]:
@@ -181,17 +195,20 @@ class Matcher:
                 self._core_index.setdefault(t, set()).add(i)
             for t in self.bags[f.key]:
                 self._bag_index.setdefault(t, set()).add(i)
-        self._fit_cache: dict[tuple[str, bool], list[float]] = {}
+        self._fit_cache: dict[tuple[str, bool, str, bool], list[float]] = {}
         self._asked_list = [self.asked.get(f.key, []) for f in self.facts]
         # A little weight for facts at the heart of the story (many entities involved); a
         # derived "not dated" is the answer only when nothing dated fits.
         self._prior = [0.02 * min(1.0, len(f.entities) / 6)
                        - (0.05 if f.gap and f.kind != "fact" else 0.0) for f in self.facts]
-        self._tie = {f.key: (0 if f.gap and f.kind == "fact" else 2 if f.gap else 1,
-                             f.position) for f in self.facts}
+        self._ties = [(0 if f.gap and f.kind == "fact" else 2 if f.gap else 1, f.position)
+                      for f in self.facts]
         # Terms that only name someone: they say who a message is about, not what it claims.
         self.name_terms = bag(" ".join(a for a, _, _ in index.aliases), False)
         self.kinds = {eid: kind for (_, eid), kind in index.kinds.items()}
+        # Discrepancy facts by severity (typo, imprecise, wrong, omission), for the lists.
+        self.severities = {f.id: t.removeprefix("severity-") for f in self.facts
+                           for t in sorted(f.types) if t.startswith("severity-")}
 
     @staticmethod
     def _auto_types(f: Fact) -> frozenset[str]:
@@ -267,15 +284,49 @@ class Matcher:
 
     def _fits(self, q: Question) -> list[float]:
         """The kind fit of every fact, which depends on the question's kind alone."""
-        key = (q.kind, q.yesno)
+        # Who *said* something is answered by its speaker; who did anything else is not.
+        saying = q.kind != "who" or any("~say" in terms(w, self.synonyms) for w in q.words)
+        key = (q.kind, q.yesno, q.category, saying)
         fits = self._fit_cache.get(key)
         if fits is None:
             fits = [self.fit(q, f) for f in self.facts]
+            if not saying:
+                fits = [min(k, SPEAKER_ONLY) if "speaker" in self.types[f.key]
+                        and f.kind in ("claim", "quote") else k
+                        for k, f in zip(fits, self.facts, strict=True)]
             if q.yesno:  # a yes/no is settled by a statement, not a portrait
                 fits = [min(k, 0.3) if f.kind == "entity" else k
                         for k, f in zip(fits, self.facts, strict=True)]
+            if q.category:
+                fits = [k if self._of_category(f, q.category) else OFF_CATEGORY * k
+                        for k, f in zip(fits, self.facts, strict=True)]
             fits = self._fit_cache[key] = fits
         return fits
+
+    def _of_category(self, f: Fact, category: str) -> bool:
+        """Whether a fact gives a place of the category asked for ("which prison").
+
+        A where-fact gives the place it is about; another statement any place it involves; a
+        portrait of something else none. The entity's kind must be one the category allows,
+        and a facility must also be described with the category's word: an airport and a
+        prison are both facilities, but "which prison" asks for one of them only.
+        """
+        kinds = PLACE_CATEGORIES[category]
+        if "place" in f.types or f.kind == "entity":
+            places = [f.subject]
+        else:
+            places = sorted(f.entities)
+        wanted = terms(category, self.synonyms)
+        for e in places:
+            kind = self.kinds.get(e)
+            if kind not in kinds:
+                continue
+            if kind != "facility":
+                return True
+            about = self.bags.get((f.briefing_id, f"{e}#about"), frozenset())
+            if wanted & about:
+                return True
+        return False
 
     def _coverages(self, qterms: Sequence[tuple[str, frozenset[str]]],
                    extra: Sequence[tuple[str, frozenset[str]]]) -> list[float]:
@@ -324,6 +375,8 @@ class Matcher:
         w_kind, w_ent, w_cov, w_bm25 = (WEIGHTS["kind"], WEIGHTS["entities"],
                                         WEIGHTS["coverage"], WEIGHTS["bm25"])
         out = []
+        order: list[tuple[float, tuple[int, int], int]] = []
+        tie = self._ties
         for i, f in enumerate(self.facts):
             kind = fits[i]
             if own:
@@ -354,10 +407,11 @@ class Matcher:
             if hard and kind == 0.0:
                 score = min(score, 0.0)
             out.append(Scored(f, score, kind, ent, cov, b, sim, unknown))
+            order.append((-round(score, 6), tie[i], i))
         # On a tie, an editor's statement of what the sources do not say wins: it was
-        # written for such questions.
-        out.sort(key=lambda s: (-round(s.score, 6), self._tie[s.fact.key]))
-        return out
+        # written for such questions. (Plain tuples sort without a key function: faster.)
+        order.sort()
+        return [out[i] for _, _, i in order]
 
     # ---------------------------------------------------------------- verdicts
 

@@ -21,6 +21,19 @@ AUXILIARIES = frozenset("is are was were did does do has have had can could will
                         "should isnt wasnt didnt doesnt arent werent".split())
 PRONOUNS = frozenset("he she they them their his her it that this those these its there "
                      "him theirs".split())
+# Nouns that ask for a place of one category ("which us states", "what city"), and the entity
+# kinds a briefing gives places of that category: the answer must be such a place.
+PLACE_CATEGORIES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("state", "states", "province", "provinces", "region", "regions", "county",
+                     "counties", "district", "districts", "territory", "territories"),
+                    frozenset({"state", "province", "region", "county", "district"})),
+    **dict.fromkeys(("city", "cities", "town", "towns", "village", "villages", "capital"),
+                    frozenset({"city", "town", "village"})),
+    **dict.fromkeys(("country", "countries", "nation", "nations"), frozenset({"country"})),
+    **dict.fromkeys(("prison", "prisons", "jail", "jails", "facility", "facilities", "airport",
+                     "airports", "airfield", "base"),
+                    frozenset({"facility", "prison", "airport"})),
+}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Kind of answer from wording, first match wins. Each pattern runs on the folded, respelt
@@ -34,6 +47,9 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern)) for kin
     ("discrepancy", r" (get|got|gets|getting) (it |anything |things )?wrong | errors? | "
                     r"mistakes? | inaccura| wrong with | misspel| spell(ed|t)? "),
     ("time", r" what time | at what time | which time "),
+    # An identifier ("the flight number"): only a fact that gives one answers it.
+    ("identifier", r" (flight|phone|case|serial|tail|registration|reference|id|passport) "
+                   r"(number|numbers|no|code) "),
     ("age", r" how old "),
     ("duration", r" how long "),
     ("quantity", r" how many | number of | how much (of|did)? ?(the )?(people|prisoners|"
@@ -47,10 +63,12 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern)) for kin
     ("place", r" where | which (airport|city|country|prison|jail|place|town|facility|"
               r"countries) | (name of|called) the (airport|jail|prison|city) | what "
               r"(airport|city|prison|jail|country|place|town) "),
-    ("reason", r" why | what for | how come | (what|which) (was|is) the reason | for what "
-               r"reason | what made "),
+    ("reason", r" why | what for |^ what (is|was|were|are) .{1,40} for $| how come | "
+               r"(what|which) (was|is) the reason | for what reason | what made "),
     ("quote", r" (what|anything) did .{1,40} (say|said|tweet|post|write|posted|tweeted|"
-              r"confirm|confirmed)| quote | what was said | where did .{1,30} post "),
+              r"confirm|confirmed|call|describe)| quote | what was said | where did .{1,30} post "),
+    # An organisation a person belongs to ("which administration was the official from").
+    ("organisation", r" which (administration|agency|department|party) "),
     ("who", r" who | whom | which (person|people|official|government|outlets?|sources?|news|"
             r"ministry|media|organi[sz]ation|group|gang) | what (gang|group|organi[sz]ation) "),
     ("description", r" what (is|are|was|were) | tell me about | what does .{1,40} (stand|mean)"
@@ -70,6 +88,9 @@ class Question:
     weekday: str | None = None
     followup: bool = False
     yesno: bool = False
+    # The category of place asked for ("which us states": "state"), "" when none: the answer
+    # must be a place of that category (bot/answering/rank.py `Matcher.fit`).
+    category: str = ""
     raw_tokens: tuple[str, ...] = field(default=())
 
 
@@ -154,6 +175,21 @@ def _kind(padded: str, toks: list[str]) -> tuple[str, bool]:
     return "any", yesno
 
 
+def _category(toks: list[str], named: set[int]) -> str:
+    """The place category a "which/what <category>" question asks for, by its singular key
+    in PLACE_CATEGORIES; a name may stand between ("which us states": "states")."""
+    for i, t in enumerate(toks[:-1]):
+        if t not in ("which", "what"):
+            continue
+        j = i + 1
+        while j < len(toks) and j in named and j - i <= 3:
+            j += 1  # "which us states", "what venezuelan city"
+        if j < len(toks) and toks[j] in PLACE_CATEGORIES:
+            return toks[j]
+        return ""
+    return ""
+
+
 def understand(text: str, names: Names) -> Question:
     """Read one question (already cleaned of mentions and control characters)."""
     raw = tokens(text)
@@ -169,7 +205,10 @@ def understand(text: str, names: Names) -> Question:
     elif kind == "any" and (set(toks) & {"really", "proof", "evidence", "true", "claim",
                                          "prove", "proven"}):
         kind = "claim"  # "are they really tren de aragua", "is there proof"
-    entities, _ = names.find(toks)
+    entities, used = names.find(toks)
+    category = _category(toks, used)
+    if category and kind in ("any", "description", "place"):
+        kind = "place"
     # Entity names stay among the words too: "Cecot" in a fact's text is evidence as well.
     words = tuple(t for t in content(toks) if not t[:1].isdigit())  # figures: `numbers`
     numbers = tuple(dict.fromkeys(re.findall(r"\b\d[\d,]*s?\b", " ".join(raw))))
@@ -180,4 +219,4 @@ def understand(text: str, names: Names) -> Question:
         or (not entities and len(content(toks)) <= 1))
     return Question(text=text, kind=kind, entities=tuple(entities), words=words,
                     numbers=numbers, weekday=weekday, followup=followup, yesno=yesno,
-                    raw_tokens=tuple(toks))
+                    category=category, raw_tokens=tuple(toks))

@@ -69,7 +69,7 @@ deport deported deportation deporting expel expelled removal remove removed
 lead leader president head runs run rule ruler rules govern governs government regime
 sitting office incumbent serving
 say said says saying state stated statement post posted posting tweet tweeted tweeting wrote
-write quote quoted call called calls calling refer referred describe described
++ write quote quoted call called calls calling refer referred describe described
 evidence proof prove proved proven substantiate substantiated
 plane flight fly flew flown aircraft airplane jet
 arrive arrived arrival land landed landing lands
@@ -205,6 +205,7 @@ def content(tokens_: list[str]) -> list[str]:
             if t not in STOPWORDS and t not in QUESTION_WORDS and t not in KIND_WORDS]
 
 
+@functools.lru_cache(maxsize=16384)
 def terms(word: str, synonyms: bool = True) -> frozenset[str]:
     """What a word matches: its stem and, with `synonyms`, its concepts."""
     s = stem(word)
@@ -213,8 +214,10 @@ def terms(word: str, synonyms: bool = True) -> frozenset[str]:
     return frozenset((s, *synonym_table().get(s, ())))
 
 
+@functools.lru_cache(maxsize=8192)
 def bag(text: str, synonyms: bool = True) -> frozenset[str]:
-    """Every term a text offers for matching."""
+    """Every term a text offers for matching (remembered: the facts' statements are read
+    again for every question, and a frozenset cannot be changed by a caller)."""
     out: set[str] = set()
     for token in tokens(text):
         if token in STOPWORDS:

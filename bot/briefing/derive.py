@@ -119,11 +119,12 @@ class _Deriver:
             for target in d.applies_to:
                 self.notes.setdefault(target, []).append(d)
         # Alias -> entity, to find the entities a statement mentions by name.
-        self.aliases: list[tuple[re.Pattern[str], str]] = []
+        self.aliases: list[tuple[str, re.Pattern[str], str]] = []
         for e in self.b.entities:
             for alias in {fold(a) for a in (e.name, *e.aliases)}:
                 if len(alias) >= 2 and alias not in ("x", "the administration"):
-                    self.aliases.append((re.compile(rf"(?<!\w){re.escape(alias)}(?!\w)"), e.id))
+                    self.aliases.append(
+                        (alias, re.compile(rf"(?<!\w){re.escape(alias)}(?!\w)"), e.id))
         self.rows: list[FactRow] = []
 
     # ---------------------------------------------------------------- helpers
@@ -162,7 +163,10 @@ class _Deriver:
 
     def mentioned(self, text: str) -> list[str]:
         folded = fold(text)
-        return [eid for pattern, eid in self.aliases if pattern.search(folded)]
+        # A plain substring test first: most aliases are absent from most statements, and
+        # `in` is far cheaper than the word-boundary search it spares.
+        return [eid for alias, pattern, eid in self.aliases
+                if alias in folded and pattern.search(folded)]
 
     def add(self, row: FactRow, evidence: Iterable[Evidence] = (),
             contradicting: Iterable[Evidence] = (), note_targets: Iterable[str] = ()) -> None:

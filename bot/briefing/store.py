@@ -168,12 +168,14 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
         keys: sqlite3.Connection | None = None
         try:
             conn.row_factory = aiosqlite.Row
-            meta = {r["key"]: r["value"] for r in await conn.execute_fetchall(
-                "SELECT key, value FROM meta")}
             # Opened now, beside `conn`: a reload renames a new file over `path`, and this
             # snapshot must go on reading the one it was opened on.
             keys = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             keys.row_factory = sqlite3.Row
+            # Read here rather than through `conn`: a few rows, without a hop to its thread.
+            # `inputs` (what each briefing was built from) is for the next build, not answers.
+            meta = {r["key"]: r["value"] for r in keys.execute(
+                "SELECT key, value FROM meta WHERE key <> 'inputs'")}
             lock = threading.Lock()
             sources: _Keyed[dict[str, Any]] = _Keyed(
                 keys, lock, "SELECT * FROM sources WHERE briefing_id = ? AND id = ?", dict)
@@ -293,17 +295,20 @@ class Store:
         enough for this process), else build it in a child process: parsing and validating
         hold the GIL for seconds, which in this process would stall every answer."""
         try:
-            # A killed build's leftovers go also when nothing is rebuilt.
-            await asyncio.to_thread(remove_abandoned_builds, self.db_path)
-            if not force:
-                current = await asyncio.to_thread(current_build, self.data_dir, self.db_path)
-                if current is not None:
-                    return current
+            current = await asyncio.to_thread(self._reuse_check, force)
+            if current is not None:
+                return current
             return await build_in_child(self.data_dir, self.db_path, force=force)
         except LAST_GOOD_ERRORS as exc:
             if not last_good_on_error:
                 raise
             return await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
+
+    def _reuse_check(self, force: bool) -> BuildReport | None:
+        """In a worker thread (one hop for both): clear a killed build's leftovers, which go
+        also when nothing is rebuilt, then the report of reusing the database when current."""
+        remove_abandoned_builds(self.db_path)
+        return None if force else current_build(self.data_dir, self.db_path)
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:

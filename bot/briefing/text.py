@@ -25,9 +25,12 @@ def collapse(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive key: 'Maiquetía' and 'MAIQUETIA' fold alike."""
+    if text.isascii():  # nearly every call: nothing to decompose or strip
+        return collapse(text.lower())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return collapse(stripped)
+    # Each distinct character is looked at once (a build folds every statement it derives).
+    marks = {ord(ch): None for ch in set(decomposed) if unicodedata.combining(ch)}
+    return collapse(decomposed.translate(marks) if marks else decomposed)
 
 
 @dataclass(frozen=True, slots=True)

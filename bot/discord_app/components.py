@@ -35,10 +35,10 @@ from bot.render.buttons import (
 from bot.render.cache import AnswerCache
 from bot.render.cards import card_title, footnote_pages, note_pages
 from bot.render.pages import Pages
-from bot.requests import respond_to
+from bot.requests import AskAgain, respond_to
 
 from .message import message_kwargs
-from .send import send_notice
+from .send import release, send_notice
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,9 @@ async def press(interaction: discord.Interaction, target: Press) -> None:
         except ValueError:
             await send_notice(interaction, "Ask again", UNKNOWN)
             return
+        except AskAgain as exc:  # an expired check, a conversation too long to replay
+            await send_notice(interaction, exc.title, exc.notice)
+            return
     stale = pages.version != target.version
     index = 0 if stale or target.role == OPEN else target.page - 1
     turn = target.role != OPEN and interaction.user.id == target.owner
@@ -133,6 +136,8 @@ class _Stateless:
             log.exception("answering a button press failed")
             await send_notice(interaction, "Something went wrong",
                               "Something went wrong on our side; it has been logged.")
+        finally:
+            release(interaction)  # handled: let reference counting free it (see send.release)
 
 
 class PageButton(_Stateless, discord.ui.DynamicItem[discord.ui.Button[Any]],

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from .checks import NotOwner
-from .send import send_notice
+from .send import release, send_notice
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,15 @@ def explain(error: app_commands.AppCommandError) -> tuple[str, str]:
 
 class BriefingTree(app_commands.CommandTree[discord.Client]):
     """The command tree, with the bot's error handler built in."""
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        # discord.py's dispatch of one command, context menu or autocomplete (it runs this in
+        # a task per interaction). Once it returns (answered, or told of an error by
+        # on_error), nothing responds again: free the interaction by reference counting.
+        try:
+            await super()._call(interaction)
+        finally:
+            release(interaction)
 
     async def on_error(self, interaction: discord.Interaction,
                        error: app_commands.AppCommandError) -> None:

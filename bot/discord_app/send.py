@@ -9,6 +9,7 @@ DEFER_AFTER seconds is deferred first, so that no interaction misses Discord's t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -28,6 +29,21 @@ log = logging.getLogger(__name__)
 
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
 MAX_TEXT_REPLIES = 5  # pages sent as separate messages where buttons cannot re-answer
+def release(interaction: discord.Interaction) -> None:
+    """Break the reference cycle between an answered interaction and its response object.
+
+    discord.py's `Interaction.response` is an `InteractionResponse` that points back at the
+    interaction, so every interaction (with its member, user, channel and options) is a cycle
+    that only the cyclic garbage collector frees. Under load, interactions live long enough
+    to be promoted to its oldest generation, where they pile up and lengthen full
+    collections. Once the answer is out and nothing will respond again, dropping the cached
+    response lets reference counting free the interaction as soon as the last reference
+    goes. Only on success: the error path still reads `response.is_done()`.
+    """
+    with contextlib.suppress(AttributeError):  # never asked for: nothing to break
+        del interaction._cs_response  # type: ignore[attr-defined]
+
+
 def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload:
     """The message to send first: page 1 with its buttons, for this asker."""
     if ask is None or not isinstance(pages, Pages):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -27,6 +28,31 @@ NO_TOKEN = (
 )
 
 
+YOUNG_THRESHOLD = 5000  # allocations between young collections (CPython's default: 700)
+
+
+def settle_heap() -> None:
+    """Take what is alive after start-up out of the cyclic garbage collector's reach.
+
+    Modules, the command tree, the briefing snapshot and the guilds are alive for the whole
+    process, yet every full collection walked them all again: the pauses behind the slowest
+    answers. `gc.freeze()` (documented CPython practice for long-lived servers) moves them
+    to a permanent generation that no collection visits; a frozen object is still freed by
+    reference counting when the last reference goes. Collect first, so that garbage is not
+    frozen with them. Done once, at the first READY: snapshots made by later reloads are not
+    frozen, so when retired their reference cycles are collected as before. The start-up
+    snapshot is frozen with the rest, so its objects outlive its first reload: a bounded,
+    one-time cost (its Python objects, not its database connection, which the store closes).
+    """
+    gc.collect()
+    gc.freeze()
+    # Fewer, larger young collections: an interaction in flight lives for thousands of
+    # allocations, so at the default of 700 the collector walks (and promotes) the same
+    # in-flight objects over and over; 5,000 cut the collections tenfold and their CPU time
+    # by about half in the bench, each still a few milliseconds.
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 async def serve(settings: Settings, extensions: ExtensionSource,
                 bot_class: type[BriefingBot] = BriefingBot, **options: Any) -> int:
     """Connect and serve until SIGINT/SIGTERM; return the process exit code.
@@ -49,6 +75,15 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         return 1
     apply_endpoints(settings)
     bot = bot_class(settings, extensions, store=store, **options)
+    settled = False
+
+    async def on_ready() -> None:
+        nonlocal settled
+        if not settled:  # the first READY: start-up is over, the guilds are cached
+            settled = True
+            settle_heap()
+
+    bot.add_listener(on_ready, "on_ready")
     if settings.redis_url is not None:  # many processes: the control plane (control.py)
         bot.control = Control(bot, settings.redis_url.get_secret_value(),
                               heartbeat=settings.redis_heartbeat)

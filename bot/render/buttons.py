@@ -5,7 +5,9 @@ person whose message it sits on and the data version the answer came from:
 
     bb1:<view><role>:<owner>:<version>:<page>:<intent>[.<story>]:<arg>
 
-view is c (the card), s (its Sources) or n (its Notes); role is b/n (previous/next page),
+<intent> is a router intent, `typed` (a typed question), `followup` (a typed follow-up; the
+argument holds the questions it follows) or `check` (a checked message; the argument is its
+digest). view is c (the card), s (its Sources) or n (its Notes); role is b/n (previous/next page),
 x (the page position, a label) or o (open: Sources, Notes or a related question, as a new
 ephemeral message). <story> is the story the answer came from (its id, or `=` and a digest
 of a long id), so a press re-asks within the same story. So a press is answered after a
@@ -24,11 +26,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .pages import FOOTER, Pages, Payload, clip
+from .pages import EMBED_TOTAL, FOOTER, Pages, Payload, clip, embed_size
 
 PREFIX = "bb1"
 CUSTOM_ID = 100  # Discord's limit
 TYPED = "typed"  # the intent of a typed question (a DM, a mention): answered by parsing arg
+# A typed follow-up: arg is the questions of the conversation up to it, joined by FOLLOWS, so
+# a press re-asks them in order, in a conversation of its own, and answers the same.
+FOLLOWUP = "followup"
+FOLLOWS = " » "
+# "Check against the briefing" on a posted message: arg is the digest of the message's text,
+# kept for a while by bot/requests.py (a message can be 2,000 characters; a custom id 100).
+CHECK = "check"
 ASKED = "Asked: "
 DIGEST = 10  # hex characters of sha256
 # A story id longer than STORY_ID rides as `=` and STORY_DIGEST hex characters of its sha256,
@@ -153,6 +162,8 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
 
     Returns a new payload; the rendered pages, shared between callers, are not modified.
     """
+    if pages.reask:  # a follow-up re-asks with what it followed
+        ask = Ask(pages.reask[0], pages.reask[1], ask.story)
     if pages.story and not ask.story:  # buttons re-ask within the story the answer came from
         ask = Ask(ask.intent, ask.arg, pages.story)
     total = len(pages)
@@ -185,8 +196,11 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
         embed = dict(page["embeds"][0])
         text = (embed.get("footer") or {}).get("text", "")
         asked = f"{ASKED}{ask.arg}"
-        embed["footer"] = {"text": f"{clip(text, FOOTER - len(asked) - 3, fallback='')} · {asked}"
-                           if text else asked}
+        # The page was paged with its own footer in mind: what it adds must keep the embed
+        # within Discord's 6,000 (requests.MAX_CARRIED keeps `asked` well inside that).
+        room = min(FOOTER, EMBED_TOTAL - embed_size(embed) + len(text))
+        embed["footer"] = {"text": clip(f"{clip(text, room - len(asked) - 3, fallback='')} · "
+                                        f"{asked}" if text else asked, room)}
         page["embeds"] = [embed, *page["embeds"][1:]]
     if notice:
         page["content"] = f"{notice}\n{page['content']}" if page.get("content") else notice

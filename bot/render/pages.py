@@ -99,12 +99,16 @@ class Pages(list[Payload]):
     related: tuple[Related, ...] = ()
     version: str = ""  # the data version they were rendered from, set by the surface
     story: str = ""  # the story they come from ("" for every story), set by the surface
+    # What the buttons re-ask, (intent, argument), when it is not what was typed: a follow-up
+    # re-asks with the question it followed (bot/requests.py); () = what was asked.
+    reask: tuple[str, ...] = ()
 
     def replaced(self, payloads: list[Payload]) -> Pages:
         """Other payloads (e.g. a first page with a picture) for the same answer's buttons."""
         pages = Pages(payloads)
         pages.citations, pages.notes, pages.related, pages.version, pages.story = (
             self.citations, self.notes, self.related, self.version, self.story)
+        pages.reask = self.reask
         return pages
 
     @classmethod

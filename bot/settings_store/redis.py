@@ -46,11 +46,13 @@ from .common import (
     WRITE_TIMEOUT,
     Change,
     Default,
+    DefaultsCache,
     Follow,
     Merged,
     Post,
     SettingsUnavailable,
     Version,
+    Where,
     why,
 )
 
@@ -136,6 +138,7 @@ class RedisSettings:
         self._key = key
         self._owns = owns_client  # the control plane's client is closed by the control plane
         self.reach = Reach()
+        self.known_defaults = DefaultsCache()
         self._record_change = client.register_script(_RECORD_CHANGE)
         self._post_result = client.register_script(_POST_RESULT)
 
@@ -156,27 +159,31 @@ class RedisSettings:
         Redis is unreachable (the answer goes on with the fallback order)."""
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
-        if not wanted:
-            return []
+        return await self.known_defaults.read(wanted, self._read_defaults)
+
+    async def _read_defaults(self, wanted: Sequence[Where]) -> dict[Where, str | None] | None:
         if self.reach.paused:
-            return []
+            return None
         try:
             async with self.reach(READ_TIMEOUT):
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for scope, target in wanted:
                         pipe.hget(self.key("default", scope, target), "story")
-                    found = await pipe.execute()
+                    read = await pipe.execute()
         except SettingsUnavailable as exc:
             log.warning("story defaults unreadable, answering without them: %s", exc)
-            return []
-        return [(scope, str(story)) for (scope, _), story in zip(wanted, found, strict=True)
-                if story]
+            return None
+        return {where: str(story) if story else None
+                for where, story in zip(wanted, read, strict=True)}
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
         """Set the story of a channel, a server or (in DMs) a user."""
-        async with self.reach():
-            await self.redis.hset(self.key("default", scope, target), mapping={
-                "story": story, "set_by": str(by), "set_at": repr(time.time())})
+        try:
+            async with self.reach():
+                await self.redis.hset(self.key("default", scope, target), mapping={
+                    "story": story, "set_by": str(by), "set_at": repr(time.time())})
+        finally:  # after the write: a read while it ran may have kept the old story
+            self.known_defaults.forget((scope, target))
 
     # ------------------------------------------------------------------ versions, changes
 

@@ -23,10 +23,12 @@ from .common import (
     HISTORY,
     Change,
     Default,
+    DefaultsCache,
     Follow,
     Post,
     SettingsUnavailable,
     Version,
+    Where,
     why,
 )
 
@@ -59,6 +61,7 @@ class SQLiteSettings:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self.known_defaults = DefaultsCache()
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteSettings:
@@ -106,21 +109,26 @@ class SQLiteSettings:
         """(where, story id) in the order they count: channel, server, user."""
         wanted = [(scope, target) for scope, target in
                   (("channel", channel), ("server", guild), ("user", user)) if target]
-        out = []
+        return await self.known_defaults.read(wanted, self._read_defaults)
+
+    async def _read_defaults(self, wanted: Sequence[Where]) -> dict[Where, str | None] | None:
+        found: dict[Where, str | None] = {}
         try:
-            for scope, target in wanted:
+            for where in wanted:
                 rows = await self._all("SELECT story FROM defaults WHERE scope = ? AND "
-                                       "target = ?", (scope, target))
-                if rows:
-                    out.append((scope, rows[0][0]))
+                                       "target = ?", where)
+                found[where] = rows[0][0] if rows else None
         except SettingsUnavailable as exc:  # on every answer's path: answer without them
             log.warning("story defaults unreadable, answering without them: %s", exc)
-            return []
-        return out
+            return None
+        return found
 
     async def set_default(self, scope: str, target: int, story: str, by: int) -> None:
-        await self._do("INSERT OR REPLACE INTO defaults VALUES (?, ?, ?, ?, ?)",
-                       (scope, target, story, by, time.time()))
+        try:
+            await self._do("INSERT OR REPLACE INTO defaults VALUES (?, ?, ?, ?, ?)",
+                           (scope, target, story, by, time.time()))
+        finally:  # after the write: a read while it ran may have kept the old story
+            self.known_defaults.forget((scope, target))
 
     async def last_version(self, story: str) -> tuple[str, str, dict[str, Any]] | None:
         """(version, digest, facts) of the story's last recorded version, or None."""

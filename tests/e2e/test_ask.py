@@ -7,12 +7,14 @@ process serves the module; none of these change its data.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from tests import payloads as P
 from tests.briefing_data import briefing, name_of
+from tests.discord_limits import shown_text
 from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE, EPHEMERAL
 
@@ -98,3 +100,27 @@ async def test_a_hostile_message_gets_a_calm_answer_within_the_limits(
                                       STEP)
     answered(body)
     assert lead(body) == "The briefing has nothing on this message."
+
+
+@pytest.mark.parametrize("where", CONTEXTS)
+async def test_sources_on_a_check_reply_shows_the_sentences_it_rests_on(
+        module_fake: FakeDiscord, module_bot: BotProcess, where: str) -> None:
+    text = "Marc Rubio praised Bukele. " * 60  # far more than a custom id could hold
+    message = (P.message_create(text, guild=P.default_guild()) if where == "server"
+               else P.message_create(text))
+    checker = P.user()
+    menu = P.message_context_interaction(message, user=checker, **context(where))
+    body = await module_fake.interact(menu, STEP)
+    answered(body)
+    shown = module_fake.original_message(menu["id"])
+    assert shown is not None, "the check reply is a message the fake keeps"
+    (sources,) = [b for row in shown.get("components") or [] for b in row["components"]
+                  if b.get("label") == "Sources"]
+    assert len(sources["custom_id"]) <= 100 and "Rubio" not in sources["custom_id"]
+    press = P.component_interaction(sources["custom_id"], shown, checker, **context(where))
+    opened = await module_fake.interact(press, STEP)
+    data = answered(opened)
+    assert int(data.get("flags") or 0) & EPHEMERAL
+    quoted = re.findall(r"^> “(.+)”$", shown_text(data), flags=re.MULTILINE)
+    assert any("Marc Rubio" in q for q in quoted), quoted  # the article's own sentence
+    assert "[ERROR" not in module_bot.log and "Traceback" not in module_bot.log
