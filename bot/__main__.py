@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|ask|validate|schema|misses]`.
+"""Command line: `python -m bot [run|ask|validate|schema|misses|settings]`.
 
 `ask` answers offline through the same router and renderers as the Discord bot, so what the
 terminal shows is what Discord shows; `--json` prints the exact message payloads.
@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                           help="briefing files (default: every file in DATA_DIR/briefings)")
     misses = sub.add_parser("misses", help="questions the sources did not answer, most asked first")
     misses.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+    moving = sub.add_parser("settings", help="the bot's writable settings")
+    moves = moving.add_subparsers(dest="action", required=True)
+    copy = moves.add_parser(
+        "copy-to-redis", help="copy the settings and misses files into the Redis of REDIS_URL "
+                              "(before running many processes); safe to run again")
+    copy.add_argument("--overwrite", action="store_true",
+                      help="replace story defaults, follows and missed questions Redis holds "
+                           "already with the files' (default: keep Redis's)")
+    copy.add_argument("--dry-run", action="store_true",
+                      help="only say what would be copied")
     schema = sub.add_parser("schema", help="print the JSON Schema of a briefing file")
     schema.add_argument("--output", "-o", type=Path, help="write it to a file instead")
     return parser
@@ -151,6 +161,59 @@ def _misses(settings: Settings, limit: int) -> int:
     return 0
 
 
+def _copy_to_redis(settings: Settings, overwrite: bool, dry_run: bool) -> int:
+    from .answering.misses import RedisMisses
+    from .settings_store import RedisSettings, SettingsUnavailable, client_from_url
+    from .settings_store.copy import copy_to_redis, not_in_redis, read_sources
+
+    if settings.redis_url is None:
+        print("error: REDIS_URL is not set: set it to the Redis every process of the bot will "
+              "share (e.g. REDIS_URL=redis://127.0.0.1:6379/0), then run this again.",
+              file=sys.stderr)
+        return 2
+    try:
+        sources = read_sources(settings)
+    except SettingsUnavailable as exc:
+        print(f"error: nothing was copied: {exc}", file=sys.stderr)
+        return 1
+    if sources.empty:
+        nor = f" nor misses file {sources.misses_file}" if sources.misses_file else ""
+        print(f"error: nothing to copy: there is no settings file {sources.settings_file}"
+              f"{nor}. Set SETTINGS_PATH (and MISSES_PATH) to the files the bot used "
+              "as one process.", file=sys.stderr)
+        return 1
+    client = client_from_url(settings.redis_url.get_secret_value(), name="briefing-bot-copy")
+    store = RedisSettings(client, owns_client=True)
+    misses = RedisMisses(client) if sources.misses_file is not None else None
+
+    async def go() -> list[str] | None:
+        try:
+            try:
+                async with store.reach():
+                    await client.ping()  # unreachable: say so before anything is tried
+            except SettingsUnavailable as exc:
+                print(f"error: nothing was copied: {exc}.", file=sys.stderr)
+                return None
+            if dry_run:
+                return (await not_in_redis(sources, store, misses)).lines(copied="to copy")
+            return (await copy_to_redis(sources, store, misses, overwrite=overwrite)).lines()
+        finally:
+            await store.close()
+
+    try:
+        lines = asyncio.run(go())
+    except SettingsUnavailable as exc:
+        print(f"error: {exc}. Whatever was copied is whole; run this again once Redis "
+              "answers to copy the rest.", file=sys.stderr)
+        return 1
+    if lines is None:
+        return 1
+    print("\n".join(lines))
+    if dry_run:
+        print("Nothing was written (--dry-run).")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
@@ -171,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(settings, args.files)
     if command == "misses":
         return _misses(settings, args.limit)
+    if command == "settings":
+        return _copy_to_redis(settings, args.overwrite, args.dry_run)
     # Imported late: `ask`, `validate` and `schema` never load discord.py or the cogs.
     import cogs
 

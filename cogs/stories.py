@@ -10,6 +10,8 @@ once only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -32,11 +34,13 @@ from bot.router import Intent
 from bot.settings_store import (
     FAILURES_BEFORE_STOP,
     Change,
+    RedisSettings,
     SettingsStore,
     SettingsUnavailable,
     cluster_of,
     open_settings,
 )
+from bot.settings_store.copy import warn_if_not_copied
 
 from .utils.stories import defaults_of, story_choices
 
@@ -85,9 +89,14 @@ class Stories(commands.Cog):
         self.bot = bot
         self.settings: SettingsStore | None = None
         self._started = False
+        self._look: asyncio.Task[object] | None = None
 
     async def cog_load(self) -> None:
         self.settings = await open_settings(self.bot.settings, cluster_of(self.bot))
+        if isinstance(self.settings, RedisSettings):  # settings left behind in the files?
+            # In the background: start-up and answers never wait on the look.
+            self._look = asyncio.create_task(warn_if_not_copied(self.bot.settings,
+                                                                self.settings))
 
     async def _guarded(self, interaction: discord.Interaction,
                        action: Callable[[SettingsStore], Awaitable[None]]) -> None:
@@ -101,6 +110,10 @@ class Stories(commands.Cog):
             await send_pages(interaction, unreachable())
 
     async def cog_unload(self) -> None:
+        if self._look is not None:
+            self._look.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._look
         if self.settings is not None:
             await self.settings.close()
             self.settings = None

@@ -104,6 +104,23 @@ class MissLog:
                 (now - self.max_age, limit)).fetchall()
         return [Miss(*row) for row in rows]
 
+    def everything(self, *, now: float | None = None) -> list[tuple[str, Miss]]:
+        """Every question kept (with the key it is counted under) within the age limit, read
+        without changing the file; empty when there is no file."""
+        if not self.path.is_file():
+            return []
+        now = time.time() if now is None else now
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'misses'").fetchone():
+                return []
+            rows = conn.execute("SELECT key, question, count, first_asked, last_asked FROM "
+                                "misses WHERE last_asked >= ? ORDER BY last_asked",
+                                (now - self.max_age,)).fetchall()
+        finally:
+            conn.close()
+        return [(row[0], Miss(*row[1:])) for row in rows]
+
 
 def keyed(question: str) -> tuple[str, str]:
     """(the text kept, the key it is counted under): "Why?" and "why" count as one."""
@@ -164,6 +181,21 @@ return #gone
 """
 
 
+_PUT_MISS = """
+-- KEYS: count zset, last-asked zset, first-asked hash, text hash
+-- ARGV: key, overwrite, count, last asked, first asked, text
+-- Returns 1 written, 2 held already (the same count), 0 held with another count (kept).
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if held and tonumber(held) == tonumber(ARGV[3]) then return 2 end
+if held and ARGV[2] ~= '1' then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+return 1
+"""
+
+
 class RedisMisses:
     """`MissStore` on Redis, shared by every process: a sorted set of counts and one of
     last-asked times (by folded text), and hashes of the text kept and when it was first
@@ -179,6 +211,7 @@ class RedisMisses:
         self.keys = [key("misses", part) for part in ("count", "last", "first", "text")]
         self.reach = Reach()
         self._record = client.register_script(_RECORD_MISS)
+        self._put = client.register_script(_PUT_MISS)
 
     async def record(self, question: str, *, now: float | None = None) -> None:
         """Count one more asking of `question`; while Redis is unreachable the line is lost
@@ -215,6 +248,24 @@ class RedisMisses:
                  for (k, at), c, f, t in zip(recent, counts, firsts, texts, strict=True)]
         found.sort(key=lambda m: (-m.count, -m.last_asked))
         return found[:limit]
+
+    async def put(self, key: str, miss: Miss, *, overwrite: bool = False) -> int:
+        """Keep a question as another log counted it (`python -m bot settings copy-to-redis`),
+        unless Redis counts it already (or `overwrite`): 1 written, 2 Redis has the same
+        count, 0 Redis has another (kept). One script: all of the question or none. Raises
+        SettingsUnavailable while Redis is unreachable."""
+        async with self.reach():
+            return int(await self._put(keys=self.keys, args=[
+                key, int(overwrite), miss.count, repr(float(miss.last_asked)),
+                repr(float(miss.first_asked)), miss.question]))
+
+    async def absent(self, keys: list[str]) -> list[bool]:
+        """Whether Redis lacks each question key (one round trip)."""
+        if not keys:
+            return []
+        async with self.reach():
+            scores = await self.redis.zmscore(self.keys[0], keys)
+        return [s is None for s in scores]
 
     async def close(self) -> None:
         """Close the client if this log made it."""

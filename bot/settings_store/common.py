@@ -51,6 +51,48 @@ class Change:
     digest: str = ""  # of the version changed to
 
 
+@dataclass(frozen=True, slots=True)
+class Default:
+    """A story default as a settings file keeps it (for copying)."""
+
+    scope: str
+    target: int
+    story: str
+    set_by: int | None
+    set_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One recorded version of a story (for copying)."""
+
+    story: str
+    version: str
+    digest: str
+    facts: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A "what's new" post made (its claim), as a settings file keeps it."""
+
+    channel: int
+    story: str
+    change_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What merging a history (versions or changes) from elsewhere into a store did:
+    entries added, entries it held already, entries too old to be among the last HISTORY."""
+
+    added: int = 0
+    already: int = 0
+    too_old: int = 0
+
+
 class SettingsStore(Protocol):
     """What the bot keeps between restarts and shares between its processes.
 

@@ -45,9 +45,13 @@ from .common import (
     READ_TIMEOUT,
     WRITE_TIMEOUT,
     Change,
+    Default,
     DefaultsCache,
     Follow,
+    Merged,
+    Post,
     SettingsUnavailable,
+    Version,
     Where,
     why,
 )
@@ -310,3 +314,197 @@ def _follow(row: dict[str, str]) -> Follow:
     return Follow(int(row["guild"]), int(row["channel"]), row["story"],
                   int(row.get("failures") or 0), row.get("last_error") or "",
                   row.get("stopped") == "1", float(row.get("at") or 0.0))
+
+
+# ---------------------------------------------------------------------- copying into Redis
+# Used by `python -m bot settings copy-to-redis` (copy.py): each unit (a default, a follow, a
+# story's history, a claim) is written in one script or transaction, and never over a value
+# Redis holds unless asked, so an interrupted copy is completed by running it again.
+
+_PUT_DEFAULT = """
+-- KEYS: the default's hash; ARGV: overwrite, story, set_by, set_at
+-- Returns 1 written, 2 held already (the same story), 0 held with another story (kept).
+local held = redis.call('HGET', KEYS[1], 'story')
+if held == ARGV[2] then return 2 end
+if held and ARGV[1] ~= '1' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'story', ARGV[2], 'set_by', ARGV[3], 'set_at', ARGV[4])
+return 1
+"""
+
+_PUT_FOLLOW = """
+-- KEYS: the follow's hash, the index of all follows, the story's, the guild's
+-- ARGV: overwrite, index member, channel, guild, story, set_by, failures, last_error,
+--       stopped, at
+-- Returns 1 written, 2 held already (its failures since are Redis's own: kept).
+if ARGV[1] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'guild', ARGV[4], 'channel', ARGV[3], 'story', ARGV[5],
+           'set_by', ARGV[6], 'failures', ARGV[7], 'last_error', ARGV[8], 'stopped', ARGV[9],
+           'at', ARGV[10])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1
+"""
+
+
+def _newest_first(entries: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    return sorted(entries, key=lambda e: -e[0])  # stable: equal times keep their order
+
+
+class RedisCopy:
+    """Writes into the settings keys of a `RedisSettings` what another store held."""
+
+    def __init__(self, store: RedisSettings) -> None:
+        self.store = store
+        self.redis = store.redis
+        self._default = self.redis.register_script(_PUT_DEFAULT)
+        self._follow = self.redis.register_script(_PUT_FOLLOW)
+
+    async def absent(self, keys: Sequence[str]) -> list[bool]:
+        """Whether each key is missing from Redis (one round trip)."""
+        if not keys:
+            return []
+        async with self.store.reach():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.exists(key)
+                found = await pipe.execute()
+        return [not n for n in found]
+
+    def default_key(self, d: Default) -> str:
+        return self.store.key("default", d.scope, d.target)
+
+    def follow_key(self, f: Follow) -> str:
+        return self.store._follow_key(f.story, f.channel)
+
+    def claim_key(self, story: str, change_id: int, channel: int) -> str:
+        return self.store.key("posted", story, change_id, channel)
+
+    async def put_default(self, d: Default, *, overwrite: bool = False) -> int:
+        """Write a story default unless Redis has one there (or `overwrite`): 1 written,
+        2 Redis has this very one, 0 Redis has another (kept)."""
+        async with self.store.reach():
+            return int(await self._default(keys=[self.default_key(d)], args=[
+                int(overwrite), d.story, "" if d.set_by is None else str(d.set_by),
+                repr(float(d.set_at))]))
+
+    async def put_follow(self, f: Follow, set_by: int | None, *,
+                         overwrite: bool = False) -> int:
+        """Write a follow, its failures and whether it stopped, unless Redis has it (or
+        `overwrite`): 1 written, 2 Redis has it (kept as it is)."""
+        member = f"{f.channel} {f.story}"
+        keys = [self.follow_key(f), self.store.key("follows"),
+                self.store.key("follows", "story", f.story),
+                self.store.key("follows", "guild", f.guild)]
+        async with self.store.reach():
+            return int(await self._follow(keys=keys, args=[
+                int(overwrite), member, str(f.channel), str(f.guild), f.story,
+                "" if set_by is None else str(set_by), f.failures, f.last_error,
+                int(f.stopped), repr(float(f.at))]))
+
+    async def put_claim(self, post: Post, change_id: int, *, now: float) -> bool | None:
+        """Mark a "what's new" post as made (so no process posts it again) for the rest of
+        its CLAIM_SECONDS; None when that time is over, False when Redis has the claim."""
+        left = int(CLAIM_SECONDS - (now - post.at))
+        if left <= 0:
+            return None
+        async with self.store.reach():
+            return bool(await self.redis.set(self.claim_key(post.story, change_id, post.channel),
+                                              "1", nx=True, ex=left))
+
+    async def merge_versions(self, story: str, versions: Sequence[Version], *,
+                             write: bool = True) -> Merged:
+        """Add a story's versions to those Redis holds: the last HISTORY of both, newest
+        first, as if every one had been recorded in Redis. A version Redis holds (the same
+        version, digest and time) is not added twice. `write=False` only counts."""
+        key = self.store.key("versions", story)
+        async with self.store.reach():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                while True:  # WATCH: a version recorded meanwhile is not lost
+                    try:
+                        await pipe.watch(key)
+                        rows = [str(r) for r in await pipe.lrange(key, 0, -1)]  # type: ignore[misc]  # immediate mode after WATCH
+                        have: list[tuple[float, str]] = []
+                        seen = set()
+                        for row in rows:
+                            data = json.loads(row)
+                            seen.add((str(data["version"]), str(data["digest"]),
+                                      float(data["at"])))
+                            have.append((float(data["at"]), row))
+                        new = [v for v in versions if (v.version, v.digest, v.at) not in seen]
+                        entries = [(v.at, json.dumps({"version": v.version, "digest": v.digest,
+                                                      "facts": v.facts, "at": v.at}))
+                                   for v in new]
+                        kept = _newest_first(have + entries)[:HISTORY]
+                        kept_rows = {row for _, row in kept}
+                        added = sum(row in kept_rows for _, row in entries)
+                        result = Merged(added, len(versions) - len(new), len(new) - added)
+                        if not write or not added:
+                            await pipe.reset()
+                            return result
+                        pipe.multi()
+                        pipe.delete(key)
+                        pipe.rpush(key, *[row for _, row in kept])
+                        await pipe.execute()
+                        return result
+                    except WatchError:
+                        continue
+
+    async def merge_changes(self, story: str, changes: Sequence[Change], *,
+                            write: bool = True) -> tuple[Merged, dict[str, int]]:
+        """Add a story's changes to those Redis holds (the last HISTORY of both, newest
+        first); a change Redis holds (by its digest) is not added twice. Each keeps its id
+        unless the story's changes in Redis use it already; the id counter is raised past
+        every id kept. Returns what was done and the Redis id of each change by digest.
+        `write=False` only counts."""
+        lkey = self.store.key("changes", story)
+        dkey = self.store.key("change-digests", story)
+        ckey = self.store.key("change-id")
+        async with self.store.reach():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                while True:  # WATCH: a change recorded meanwhile is not lost
+                    try:
+                        await pipe.watch(lkey, dkey, ckey)
+                        rows = [str(r) for r in await pipe.lrange(lkey, 0, -1)]  # type: ignore[misc]  # immediate mode after WATCH
+                        counter = int(await pipe.get(ckey) or 0)  # type: ignore[misc]
+                        have: list[tuple[float, str]] = []
+                        ids: dict[str, int] = {}
+                        for row in rows:
+                            change_id, digest, raw = row.split(" ", 2)
+                            ids[digest] = int(change_id)
+                            have.append((float(json.loads(raw)["at"]), row))
+                        new = [c for c in changes if c.digest not in ids]
+                        used = set(ids.values())
+                        fresh = max([counter, *used, *(c.id for c in changes)])
+                        entries: list[tuple[float, str]] = []
+                        for c in new:
+                            if c.id in used:
+                                fresh += 1
+                                new_id = fresh
+                            else:
+                                new_id = c.id
+                            used.add(new_id)
+                            entries.append((c.at, f"{new_id} {c.digest} " + json.dumps(
+                                {"old": c.old_version, "new": c.new_version, "body": c.body,
+                                 "at": c.at})))
+                        kept = _newest_first(have + entries)[:HISTORY]
+                        kept_rows = {row for _, row in kept}
+                        added = sum(row in kept_rows for _, row in entries)
+                        result = Merged(added, len(changes) - len(new), len(new) - added)
+                        kept_ids = {row.split(" ", 2)[1]: int(row.split(" ", 1)[0])
+                                    for _, row in kept}
+                        if not write or not added:
+                            await pipe.reset()
+                            return result, {d: i for d, i in ids.items() if d in kept_ids}
+                        pipe.multi()
+                        pipe.delete(lkey)
+                        pipe.rpush(lkey, *[row for _, row in kept])
+                        pipe.delete(dkey)
+                        pipe.hset(dkey, mapping={d: str(i) for d, i in kept_ids.items()})
+                        pipe.set(ckey, max([counter, *kept_ids.values()]))
+                        await pipe.execute()
+                        return result, kept_ids
+                    except WatchError:
+                        continue

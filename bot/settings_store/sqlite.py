@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,12 @@ from .common import (
     FAILURES_BEFORE_STOP,
     HISTORY,
     Change,
+    Default,
     DefaultsCache,
     Follow,
+    Post,
     SettingsUnavailable,
+    Version,
     Where,
     why,
 )
@@ -198,3 +202,57 @@ class SQLiteSettings:
             "UPDATE follows SET failures = failures + 1, last_error = ?, "
             "stopped = (failures + 1 >= ?) WHERE channel = ? AND story = ?",
             (error[:200], FAILURES_BEFORE_STOP, channel, story))
+
+
+@dataclass(frozen=True, slots=True)
+class Everything:
+    """All a settings file holds, for copying it elsewhere (`read_everything`)."""
+
+    defaults: list[Default]
+    versions: list[Version]  # each story's oldest first
+    changes: list[Change]
+    follows: list[tuple[Follow, int | None]]  # with who set it
+    posts: list[Post]
+
+
+def read_everything(path: Path, *, light: bool = False) -> Everything:
+    """Read a settings file without changing it (read-only: no migration, no file made).
+
+    `light` leaves out the versions' facts and the changes' bodies (a cheap look at what the
+    file holds). A file from an older release lacks the later tables: they read as empty.
+    Raises FileNotFoundError when there is no file, SettingsUnavailable when it is not one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+            def rows(table: str, sql: str) -> list[Any]:
+                return conn.execute(sql).fetchall() if table in tables else []
+
+            facts = "'{}'" if light else "facts"
+            body = "'{}'" if light else "body"
+            return Everything(
+                defaults=[Default(*r) for r in rows(
+                    "defaults", "SELECT scope, target, story, set_by, set_at FROM defaults")],
+                versions=[Version(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows(
+                    "versions", f"SELECT story, version, digest, {facts}, at FROM versions "
+                    "ORDER BY story, seq")],
+                changes=[Change(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+                         for r in rows("changes", "SELECT id, story, old_version, new_version, "
+                                       f"{body}, at, digest FROM changes ORDER BY id")],
+                follows=[(Follow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]), r[7])
+                         for r in rows("follows", "SELECT guild, channel, story, failures, "
+                                       "coalesce(last_error, ''), stopped, at, set_by "
+                                       "FROM follows ORDER BY at")],
+                posts=[Post(*r) for r in rows(
+                    "posts", "SELECT channel, story, change_id, at FROM posts")])
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: a row's JSON is not JSON
+        raise SettingsUnavailable(f"the settings file {path} cannot be read ({why(exc)})"
+                                  ) from exc
