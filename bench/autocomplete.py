@@ -152,8 +152,11 @@ class Result:
 def measure(store: object, ents: Sequence[FakeEntity], n: int, source: str,
             naive_every: int = 5, budget: float = 1e9) -> Result:
     """Time `n` queries (stopping early once `budget` seconds have passed)."""
-    index: NameIndex = store.current.names  # type: ignore[attr-defined]
-    names = list(index._names)
+    # A real snapshot's names are built on first use (`.index`, the whole in-memory index);
+    # the stand-in store of the synthetic run holds a NameIndex itself.
+    held = store.current.names  # type: ignore[attr-defined]
+    index: NameIndex = getattr(held, "index", held)
+    names = list(index)
     qs = queries(ents, n)
     for q in qs[:200]:  # warm up
         name_choices(store, q.text)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -70,6 +71,10 @@ class NameIndex:
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def __iter__(self) -> Iterator[Name]:
+        """Every name and alias, in the index's order."""
+        return iter(self._names)
 
     def only(self, briefing_id: str) -> NameIndex:
         """The names of one briefing (a story's own index, for answers scoped to it)."""
