@@ -14,8 +14,8 @@ import os
 import re
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,10 +128,19 @@ def edit_briefing(data_dir: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def deployment(tmp_path: Path, tmp_data: Path,
-                     tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
-    """Two bot processes, one per shard, sharing the data folder and a Redis of their own."""
+def configure(bot: BotProcess, shard: int, redis: RedisServer) -> None:
+    """Make `bot` the process of shard `shard` (of SHARDS) on `redis`."""
+    bot.env.update({"SHARD_COUNT": str(SHARDS), "SHARD_IDS": str(shard),
+                    "REDIS_URL": redis.url, "REDIS_HEARTBEAT_SECONDS": str(HEARTBEAT)})
+
+
+@asynccontextmanager
+async def two_processes(tmp_path: Path, data: Path, *,
+                        ready: Sequence[str] = ()) -> AsyncIterator[Deployment]:
+    """Two bot processes, one per shard (SHARD_COUNT=2), on one loopback Discord and one
+    Redis of their own, each with a work folder of its own and `data`. Both start at once,
+    as an operator's supervisor starts them; each is waited for until READY, listening for
+    control actions, and then every log line of `ready`."""
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     guilds = [P.guild_on_shard(i, SHARDS, name=f"Shard {i} Guild") for i in range(SHARDS)]
@@ -141,17 +150,24 @@ async def deployment(tmp_path: Path, tmp_data: Path,
         stack.callback(redis.stop)
         stack.push_async_callback(fake.stop)
         bots = [await stack.enter_async_context(
-                    bot_process(fake, tmp_path / f"bot{shard}", tmp_data, start=False))
+                    bot_process(fake, tmp_path / f"bot{shard}", data, start=False))
                 for shard in range(SHARDS)]
         for shard, bot in enumerate(bots):
-            bot.env.update({"SHARD_COUNT": str(SHARDS), "SHARD_IDS": str(shard),
-                            "REDIS_URL": redis.url, "REDIS_HEARTBEAT_SECONDS": str(HEARTBEAT)})
-            await bot.spawn()  # both start at once, as an operator's supervisor starts them
+            configure(bot, shard, redis)
+            await bot.spawn()
         for bot in bots:
             await wait_for_log(fake, bot, r"ready as ", START_TIMEOUT)
-            await wait_for_log(fake, bot, r"joined the control plane as ")
             await wait_for_log(fake, bot, r"listening for control actions")
-        yield Deployment(fake, guilds, bots, redis, tmp_data)
+            for line in ready:
+                await wait_for_log(fake, bot, line)
+        yield Deployment(fake, guilds, bots, redis, data)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def deployment(tmp_path: Path, tmp_data: Path) -> AsyncIterator[Deployment]:
+    """Two bot processes sharing the data folder and a Redis."""
+    async with two_processes(tmp_path, tmp_data, ready=[r"joined the control plane as "]) as d:
+        yield d
 
 
 async def test_a_reload_through_shard_0_changes_what_shard_1_answers(

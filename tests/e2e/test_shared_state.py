@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,10 @@ import pytest_asyncio
 from tests import payloads as P
 from tests.discord_limits import assert_pings_nobody, assert_valid, shown_text
 from tests.fakediscord import FakeDiscord, Recorded
-from tests.redis_server import RedisServer
 from tests.test_stories import BRIDGE, FLOOD, TITLES, add_stories, change_the_flood
 
-from .conftest import START_TIMEOUT, STEP, BotProcess, Json, bot_process, make_fake, wait_for_log
-from .test_many_processes import HEARTBEAT, SHARDS, Deployment
+from .conftest import START_TIMEOUT, STEP, BotProcess, Json, bot_process, wait_for_log
+from .test_many_processes import SHARDS, Deployment, configure, two_processes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -52,11 +50,6 @@ async def announced(fake: FakeDiscord, bot: BotProcess, times: int) -> None:
                           f"what's new round {times} in {bot.workdir.name}")
 
 
-def configure(bot: BotProcess, shard: int, redis: RedisServer) -> None:
-    bot.env.update({"SHARD_COUNT": str(SHARDS), "SHARD_IDS": str(shard),
-                    "REDIS_URL": redis.url, "REDIS_HEARTBEAT_SECONDS": str(HEARTBEAT)})
-
-
 async def command(deployment: Deployment, shard: int, name: str, options: dict[str, str],
                   subcommand: str, **where: object) -> str:
     """/<name> <subcommand> in shard `shard`'s server (default: a member without rights);
@@ -77,27 +70,12 @@ async def story_named(deployment: Deployment, shard: int, **where: object) -> st
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def deployment(tmp_path: Path, tmp_data: Path) -> AsyncIterator[Deployment]:
-    """Two bot processes, one per shard, each with files of its own, sharing one Redis."""
+    """Two bot processes, one per shard, sharing one Redis; three stories."""
     add_stories(tmp_data, FLOOD, BRIDGE)
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    guilds = [P.guild_on_shard(i, SHARDS, name=f"Shard {i} Guild") for i in range(SHARDS)]
-    fake = make_fake(guilds, shard_count=SHARDS)
-    await fake.start()
-    async with AsyncExitStack() as stack:
-        stack.callback(redis.stop)
-        stack.push_async_callback(fake.stop)
-        bots = [await stack.enter_async_context(
-                    bot_process(fake, tmp_path / f"bot{shard}", tmp_data, start=False))
-                for shard in range(SHARDS)]
-        for shard, bot in enumerate(bots):
-            configure(bot, shard, redis)
-            await bot.spawn()
-        for bot in bots:
-            await wait_for_log(fake, bot, r"ready as ", START_TIMEOUT)
-            await wait_for_log(fake, bot, r"listening for control actions")
-            await announced(fake, bot, 1)  # at start: the stories' first versions recorded
-        yield Deployment(fake, guilds, bots, redis, tmp_data)
+    async with two_processes(tmp_path, tmp_data) as made:
+        for bot in made.bots:
+            await announced(made.fake, bot, 1)  # at start: the stories' first versions recorded
+        yield made
 
 
 async def test_a_changing_reload_posts_once_per_channel_from_the_process_of_its_server(
