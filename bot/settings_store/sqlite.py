@@ -7,11 +7,12 @@ migrations applied in order at start (`PRAGMA user_version` says how far a file 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,17 +92,24 @@ class SQLiteSettings:
     async def _do(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self._write([(sql, params)])
 
-    async def _write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
-        """Run `statements` as one transaction (all or nothing); the last one's row count."""
-        count = 0
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction: committed when the block ends, rolled back (and reported as
+        SettingsUnavailable) when SQLite fails, so nothing is half-written."""
         try:
-            for sql, params in statements:
-                count = (await self.conn.execute(sql, params)).rowcount
+            yield self.conn
             await self.conn.commit()
         except sqlite3.Error as exc:
             await self.conn.rollback()
             raise SettingsUnavailable(f"the settings file cannot be written ({why(exc)})"
                                       ) from exc
+
+    async def _write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run `statements` as one transaction (all or nothing); the last one's row count."""
+        count = 0
+        async with self._transaction() as conn:
+            for sql, params in statements:
+                count = (await conn.execute(sql, params)).rowcount
         return count
 
     async def defaults_for(self, *, channel: int | None, guild: int | None,
@@ -147,20 +155,15 @@ class SQLiteSettings:
     async def record_change(self, story: str, old: str, new: str, digest: str,
                             body: dict[str, Any]) -> int | None:
         """Keep a change; None when this very change was recorded already (another process)."""
-        try:
-            cursor = await self.conn.execute(
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
                 "INSERT OR IGNORE INTO changes(story, old_version, new_version, digest, body, "
                 "at) VALUES (?, ?, ?, ?, ?, ?)",
                 (story, old, new, digest, json.dumps(body), time.time()))
             added = cursor.lastrowid if cursor.rowcount else None
-            await self.conn.execute(
+            await conn.execute(
                 "DELETE FROM changes WHERE story = ? AND id NOT IN (SELECT id FROM changes "
                 "WHERE story = ? ORDER BY id DESC LIMIT ?)", (story, story, HISTORY))
-            await self.conn.commit()
-        except sqlite3.Error as exc:
-            await self.conn.rollback()
-            raise SettingsUnavailable(f"the settings file cannot be written ({why(exc)})"
-                                      ) from exc
         return added
 
     async def changes(self, story: str, limit: int = 1) -> list[Change]:
