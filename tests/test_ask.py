@@ -341,8 +341,8 @@ async def test_a_follow_up_in_a_server_never_carries_what_was_asked_in_dms(
 async def test_a_follow_up_past_the_longest_conversation_asks_again_rather_than_answer_another(
         harness: Harness) -> None:
     asker = P.user()
-    chain = ["how many americans were released?", "and the children?", "and when?",
-             "and where?", "and the venezuelans?", "and who brokered it?"]
+    chain = ["how many americans were released?", "and the children?", "and the venezuelans?",
+             "and when?", "and where?", "and who brokered it?"]
     assert len(chain) > MAX_TURNS
     answers = [messages(await harness.message(P.message_create(q, author=asker)))[-1]
                for q in chain]

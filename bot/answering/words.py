@@ -106,6 +106,18 @@ american americans
 """
 
 
+# Who a question counts or asks about: groups of people. In a follow-up ("how many americans
+# were freed?" -> "and the children?") a group the new question names takes the place of the
+# one the previous question named, instead of being asked about alongside it.
+GROUP_TERMS = frozenset("""
+~child ~prisoner ~american ~national ~resident venezuelan salvadoran migrant peopl person
+""".split())
+
+
+def is_group(word_terms: frozenset[str]) -> bool:
+    """Whether a word (by its terms) names a group of people."""
+    return not GROUP_TERMS.isdisjoint(word_terms)
+
 # Everyday words that are never taken for a misspelling of a briefing word ("kind" is not
 # "kid", "much" is not "such"): the commonest English words that are close to another word.
 COMMON = frozenset("""
