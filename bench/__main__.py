@@ -117,6 +117,9 @@ def _view_timeout() -> float:
     return float(inspect.signature(page_view.__init__).parameters["timeout"].default)
 
 
+BROKEN = ": the benchmark failed"  # the row of a section that raised
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["answers"]:  # `python -m bench answers`: bench/answers.py, on its own
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(body(folder))
         except Exception as exc:  # one broken section must not hide the others
             traceback.print_exc()
-            rows.append(Row(what=f"{name}: the benchmark failed", figure=f"{type(exc).__name__}: "
+            rows.append(Row(what=f"{name}{BROKEN}", figure=f"{type(exc).__name__}: "
                             f"{str(exc)[:200]}", baseline="—", ratio=None, goal="—", met=False))
         timings.append(f"{name} {time.perf_counter() - t0:.0f} s")
 
@@ -259,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     log(f"done in {seconds:.0f} s; goals met: {sum(1 for r in rows if r.met)} of "
         f"{sum(1 for r in rows if r.met is not None)}")
+    # A goal not met is a figure to report; a benchmark that could not run is a failure (CI
+    # runs `--quick` so that a change which breaks a benchmark is seen when it is made).
+    broken = [r.what for r in rows if r.what.endswith(BROKEN)]
+    if broken:
+        log("benchmarks that failed to run: " + "; ".join(broken))
+        return 1
     return 0
 
 
