@@ -33,7 +33,7 @@ from .build import (
     remove_abandoned_builds,
 )
 from .facts import FactIndex
-from .isolated import build_in_child
+from .isolated import BuildWorker, build_in_child
 from .lease import Leased
 from .names import MAX_CHOICES, Name, NameIndex
 from .readers.deals import DealReader
@@ -298,11 +298,26 @@ class Store:
             current = await asyncio.to_thread(self._reuse_check, force)
             if current is not None:
                 return current
-            return await build_in_child(self.data_dir, self.db_path, force=force)
+            return await build_in_child(self.data_dir, self.db_path, force=force,
+                                        worker=self.builds)
         except LAST_GOOD_ERRORS as exc:
             if not last_good_on_error:
                 raise
             return await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
+
+    _builds: BuildWorker | None = None
+
+    @property
+    def builds(self) -> BuildWorker:
+        """The warm build process this store's builds run in (started on first use, or
+        ahead of it by `prepare_reloads`; ended by `close`)."""
+        if self._builds is None:
+            self._builds = BuildWorker()
+        return self._builds
+
+    async def prepare_reloads(self) -> None:
+        """Start the build worker now, so that the first reload finds it warm."""
+        await self.builds.start()
 
     def _reuse_check(self, force: bool) -> BuildReport | None:
         """In a worker thread (one hop for both): clear a killed build's leftovers, which go
@@ -322,3 +337,5 @@ class Store:
         if self._current is not None:
             snap, self._current = self._current, None
             await snap.close()
+        if self._builds is not None:
+            await self._builds.close()
