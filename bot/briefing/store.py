@@ -19,7 +19,7 @@ import copy
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -276,14 +276,31 @@ class Store:
         self.last_build = report
         return report
 
-    async def reload(self, *, force: bool = True) -> BuildReport:
-        """Rebuild from the files and swap; on any error the old snapshot keeps serving."""
+    async def reload(self, *, force: bool = True,
+                     warm: Callable[[Snapshot, Snapshot], Awaitable[object]] | None = None
+                     ) -> BuildReport:
+        """Rebuild from the files and swap; on any error the old snapshot keeps serving.
+
+        `warm(old, fresh)` runs before the swap (e.g. renders what the old one was asked
+        most), so that the first answers on the new data do not all start cold at once; a
+        failure there is logged and the fresh snapshot serves cold."""
         async with self._reload_lock:
             report = await self._build(force=force)
             if self._closed:  # shut down while building: serve nothing new, open nothing
                 log.info("store closed during a reload; the new database is not opened")
                 return report
             fresh = await Snapshot.open(self.db_path)
+            if warm is not None and self._current is not None:
+                try:
+                    await warm(self._current, fresh)
+                except Exception:  # noqa: BLE001  (warming is an optimisation only)
+                    log.exception("warming the reloaded data failed; it serves cold")
+                except BaseException:  # cancelled: the fresh snapshot never served
+                    await fresh.close()
+                    raise
+                if self._closed:
+                    await fresh.close()
+                    return report
             old, self._current = self._current, fresh
             self.last_build = report
             if old is not None:
