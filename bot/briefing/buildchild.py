@@ -9,13 +9,15 @@ then that many bytes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import pickle
+import signal
 import struct
 import sys
 from pathlib import Path
 from typing import BinaryIO
-
-from .build import BuildReport, StorageError, build_database
 
 FRAME = struct.Struct(">Q")  # the length in front of every frame, both ways
 
@@ -37,6 +39,8 @@ def frame(payload: bytes) -> bytes:
 
 def run_job(job: bytes) -> bytes:
     """One build: the pickled report, or the pickled exception it raised."""
+    from .build import BuildReport, StorageError, build_database
+
     data_dir, db_path, force = pickle.loads(job)
     result: BuildReport | BaseException
     try:
@@ -49,8 +53,25 @@ def run_job(job: bytes) -> bytes:
         return pickle.dumps(StorageError(f"{type(result).__name__}: {result}"))
 
 
+PARENT_ENV = "BRIEFING_BUILD_PARENT"  # the serving process's pid, set by isolated.py
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+def die_with_parent() -> None:
+    """Be killed when the serving process dies (Linux), even in the middle of a build or of
+    the imports, when a closed stdin would be noticed only later; elsewhere, stdin's end."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent = os.environ.get(PARENT_ENV)
+    if parent and int(parent) != os.getppid():  # it died before the line above
+        sys.exit(0)
+
+
 def main() -> int:
     """Serve jobs from stdin until it closes."""
+    die_with_parent()
+    from . import build  # noqa: F401  (the slow imports once, before the first job)
+
     jobs, answers = sys.stdin.buffer, sys.stdout.buffer
     while (job := read_frame(jobs)) is not None:
         answers.write(frame(run_job(job)))

@@ -33,7 +33,7 @@ from typing import IO
 
 from . import build
 from .build import BuildReport, StorageError
-from .buildchild import FRAME, frame
+from .buildchild import FRAME, PARENT_ENV, frame
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ EXIT_WAIT = 5.0  # seconds a closed worker has to exit before it is killed
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+    env[PARENT_ENV] = str(os.getpid())
     return env
 
 
@@ -81,7 +82,11 @@ class BuildWorker:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", f"{__package__}.buildchild",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=self._stderr, env=_child_env())
+            stderr=self._stderr, env=_child_env(),
+            # Its own session: a terminal's Ctrl-C goes to the serving process, which ends the
+            # worker in order (`close`); if the serving process dies the worker is killed
+            # (buildchild.die_with_parent) or sees its stdin close.
+            start_new_session=True)
         # Answers first: on a busy machine the build takes the CPU the serving process leaves.
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, proc.pid, BUILD_NICENESS)

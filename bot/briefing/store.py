@@ -270,7 +270,12 @@ class Store:
         """Build (or reuse) the database and start serving it. With `last_good` (the bot's
         start), files that cannot be built leave the last good database serving, with the
         problems in `last_build.problems`."""
-        report = await self._build(force=False, last_good_on_error=last_good)
+        try:
+            report = await self._build(force=False, last_good_on_error=last_good)
+        except BaseException:  # nothing of a store that did not open is left running
+            if self._builds is not None:
+                await self._builds.close()
+            raise
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
