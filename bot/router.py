@@ -270,6 +270,33 @@ _deals: weakref.WeakKeyDictionary[Snapshot, list[DealView]] = weakref.WeakKeyDic
 _answers: AnswerCache[tuple[Intent, str, str]] = AnswerCache()
 
 
+WARM_ANSWERS = 32  # commands rendered on a reloaded snapshot before it serves, per view
+
+
+async def warm(old: Snapshot, new: Snapshot, limit: int = WARM_ANSWERS) -> int:
+    """Render on `new`, before it serves, the commands answered most recently on `old` (and
+    on each story's view of it); returns how many were rendered.
+
+    Answers are remembered per snapshot, so at a swap every answer in flight missed at once
+    and rendered the same few commands side by side, each queueing its queries on the new
+    snapshot's one connection: the slowest answers of a reload under a stream.
+    """
+    rendered = 0
+    kept = {s.id for s in old.stories}
+    pairs = [(old, new), *((old.story(s.id), new.story(s.id)) for s in new.stories
+                          if s.id in kept)]
+    for before, after in pairs:
+        for intent, arg, question in _answers.recent(before, limit):
+            if _answers.get(after, (intent, arg, question)) is not None:
+                continue
+            try:
+                await respond(after, intent, arg, question=question)
+            except Exception:  # noqa: BLE001  (best effort: that answer is rendered when asked)
+                continue
+            rendered += 1
+    return rendered
+
+
 @contextlib.contextmanager
 def answers_remembered(limit: int) -> Iterator[None]:
     """Within the block, keep at most `limit` answers (commands, questions, checks) per

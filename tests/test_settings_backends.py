@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,47 @@ def test_the_defaults_kept_in_memory_are_bounded() -> None:
         kept.put({("channel", channel): None})
     assert len(kept._known) == 100
     assert kept.get([("channel", 999)]) == [] and kept.get([("channel", 0)]) is None
+
+
+async def test_answers_that_miss_the_defaults_together_share_one_read() -> None:
+    # A kept default expiring under a stream of answers: one read for all of them, not one
+    # each queued on the backend's thread.
+    kept, reads, release = DefaultsCache(), [], asyncio.Event()
+
+    async def fetch(wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        reads.append(list(wanted))
+        await release.wait()
+        return {("channel", CHANNEL): FLOOD, ("server", GUILD): None}
+
+    wanted = [("channel", CHANNEL), ("server", GUILD)]
+    answers = [asyncio.create_task(kept.read(wanted, fetch)) for _ in range(50)]
+    await asyncio.sleep(0)
+    answers[0].cancel()  # one interaction gone: the others still get the read
+    release.set()
+    got = await asyncio.gather(*answers[1:])
+    assert len(reads) == 1
+    assert all(g == [("channel", FLOOD)] for g in got)
+    assert await kept.read(wanted, fetch) == [("channel", FLOOD)] and len(reads) == 1
+
+
+async def test_a_read_begun_before_a_default_changed_is_not_shared_after() -> None:
+    kept, stories, gates = DefaultsCache(), iter([FLOOD, BRIDGE]), [asyncio.Event()]
+
+    async def fetch(wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        story = next(stories)
+        if story == FLOOD:
+            await gates[0].wait()  # the old story, read just before it was changed
+        return {("channel", CHANNEL): story}
+
+    wanted = [("channel", CHANNEL)]
+    before = asyncio.create_task(kept.read(wanted, fetch))
+    await asyncio.sleep(0)
+    kept.forget(("channel", CHANNEL))  # /story default set here meanwhile
+    # Not joined to the read under way (that would wait for it and give the old story).
+    assert await asyncio.wait_for(kept.read(wanted, fetch), 2) == [("channel", BRIDGE)]
+    gates[0].set()
+    assert await before == [("channel", FLOOD)]
+    assert await kept.read(wanted, fetch) == [("channel", BRIDGE)], "the old read was kept"
 
 
 async def test_a_default_unreadable_in_an_outage_is_not_remembered_as_none(

@@ -25,6 +25,7 @@ from bot.briefing.names import MAX_CHOICES, Name, NameIndex
 from bot.briefing.records import Citation, EntityRef
 from bot.briefing.store import Snapshot, Store, fts_query
 from bot.briefing.text import collapse, fold
+from tests.briefing_data import BRIEFING_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 BRIEFING_FILE = REPO / "data" / "briefings" / "prisoner-exchange-2025.yaml"
@@ -748,3 +749,58 @@ def test_completion_never_offers_more_than_discord_allows() -> None:
 def test_completion_offers_one_choice_per_entity() -> None:
     choices = synthetic_index().complete("alias")
     assert [c.entity_id for c in choices] == ["many"]
+
+
+# ------------------------------------------------------------------ warming a reloaded snapshot
+
+
+async def test_a_reload_warms_the_new_data_with_the_commands_asked_lately(
+        tmp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At a swap every answer in flight missed the fresh snapshot's answers at once and each
+    # rendered the same command: the new data is rendered before it serves instead.
+    from bot import router
+    store = Store(tmp_data, tmp_path / "db.sqlite3")
+    await store.open()
+    try:
+        async with store.snapshot() as snap:
+            before = await router.respond(snap, router.Intent.who, "Bukele")
+        path = tmp_data / "briefings" / BRIEFING_NAME
+        text = path.read_text(encoding="utf-8")
+        marker = "President of El Salvador. He announced"
+        assert marker in text, "the bundled briefing changed: update this test's edit"
+        path.write_text(text.replace(marker, "President of El Salvador, warmed. He announced"),
+                        encoding="utf-8")
+        await store.reload(warm=router.warm)
+
+        renders: list[object] = []
+        real = router._respond
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            renders.append(args)
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(router, "_respond", counted)
+        async with store.snapshot() as snap:
+            after = await router.respond(snap, router.Intent.who, "Bukele")
+        assert renders == [], "the first /who on the new data rendered it again"
+        assert "warmed" in str(after) and "warmed" not in str(before)
+    finally:
+        await store.close()
+
+
+async def test_a_warming_that_fails_still_swaps_in_the_new_data(
+        tmp_data: Path, tmp_path: Path) -> None:
+    store = Store(tmp_data, tmp_path / "db.sqlite3")
+    await store.open()
+    old = store.current
+
+    async def broken(old: Snapshot, new: Snapshot) -> None:
+        raise RuntimeError("warming broke")
+
+    try:
+        assert (await store.reload(warm=broken)).rebuilt
+        assert store.current is not old and old.retired
+        async with store.snapshot() as snap:
+            assert (await snap.lookup("Bukele")).entity is not None
+    finally:
+        await store.close()

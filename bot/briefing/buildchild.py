@@ -1,36 +1,83 @@
-"""The child process of a build (see bot/briefing/isolated.py): build, send the result back.
+"""The build worker's process (see bot/briefing/isolated.py): build on request, send results back.
 
-`python -m bot.briefing.buildchild DATA_DIR DB_PATH [--force]` runs `build_database` and writes
-the BuildReport, or the exception it raised, pickled, to stdout. It imports only the build code,
-so that it starts fast.
+`python -m bot.briefing.buildchild` imports the build code once, then serves one job at a time
+until its stdin closes (the serving process stopped or died): each job is a frame on stdin,
+the pickled `(data_dir, db_path, force)`; each answer a frame on stdout, the pickled
+BuildReport or the exception `build_database` raised. A frame is an 8-byte big-endian length,
+then that many bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import pickle
+import signal
+import struct
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
-from .build import BuildReport, StorageError, build_database
+FRAME = struct.Struct(">Q")  # the length in front of every frame, both ways
 
 
-def main(argv: list[str]) -> int:
-    """The child: build, and write the report or the exception, pickled, to stdout."""
-    force = "--force" in argv
-    data_dir, db_path = (Path(a) for a in argv if a != "--force")
+def read_frame(stream: BinaryIO) -> bytes | None:
+    """The next frame's bytes, or None at the end of the stream."""
+    head = stream.read(FRAME.size)
+    if len(head) < FRAME.size:
+        return None
+    (size,) = FRAME.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+def frame(payload: bytes) -> bytes:
+    """`payload` with its length in front."""
+    return FRAME.pack(len(payload)) + payload
+
+
+def run_job(job: bytes) -> bytes:
+    """One build: the pickled report, or the pickled exception it raised."""
+    from .build import BuildReport, StorageError, build_database
+
+    data_dir, db_path, force = pickle.loads(job)
     result: BuildReport | BaseException
     try:
-        result = build_database(data_dir, db_path, force=force)
+        result = build_database(Path(data_dir), Path(db_path), force=bool(force))
     except Exception as exc:  # noqa: BLE001  (sent to the parent, which raises it)
         result = exc
     try:
-        payload = pickle.dumps(result)
+        return pickle.dumps(result)
     except Exception:  # noqa: BLE001  (an exception that cannot be pickled: its message)
-        payload = pickle.dumps(StorageError(f"{type(result).__name__}: {result}"))
-    sys.stdout.buffer.write(payload)
-    sys.stdout.buffer.flush()
+        return pickle.dumps(StorageError(f"{type(result).__name__}: {result}"))
+
+
+PARENT_ENV = "BRIEFING_BUILD_PARENT"  # the serving process's pid, set by isolated.py
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+def die_with_parent() -> None:
+    """Be killed when the serving process dies (Linux), even in the middle of a build or of
+    the imports, when a closed stdin would be noticed only later; elsewhere, stdin's end."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent = os.environ.get(PARENT_ENV)
+    if parent and int(parent) != os.getppid():  # it died before the line above
+        sys.exit(0)
+
+
+def main() -> int:
+    """Serve jobs from stdin until it closes."""
+    die_with_parent()
+    from . import build  # noqa: F401  (the slow imports once, before the first job)
+
+    jobs, answers = sys.stdin.buffer, sys.stdout.buffer
+    while (job := read_frame(jobs)) is not None:
+        answers.write(frame(run_job(job)))
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -19,7 +19,7 @@ import copy
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from .build import (
     remove_abandoned_builds,
 )
 from .facts import FactIndex
-from .isolated import build_in_child
+from .isolated import BuildWorker, build_in_child
 from .lease import Leased
 from .names import MAX_CHOICES, Name, NameIndex
 from .readers.deals import DealReader
@@ -270,20 +270,42 @@ class Store:
         """Build (or reuse) the database and start serving it. With `last_good` (the bot's
         start), files that cannot be built leave the last good database serving, with the
         problems in `last_build.problems`."""
-        report = await self._build(force=False, last_good_on_error=last_good)
+        try:
+            report = await self._build(force=False, last_good_on_error=last_good)
+        except BaseException:  # nothing of a store that did not open is left running
+            if self._builds is not None:
+                await self._builds.close()
+            raise
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
         return report
 
-    async def reload(self, *, force: bool = True) -> BuildReport:
-        """Rebuild from the files and swap; on any error the old snapshot keeps serving."""
+    async def reload(self, *, force: bool = True,
+                     warm: Callable[[Snapshot, Snapshot], Awaitable[object]] | None = None
+                     ) -> BuildReport:
+        """Rebuild from the files and swap; on any error the old snapshot keeps serving.
+
+        `warm(old, fresh)` runs before the swap (e.g. renders what the old one was asked
+        most), so that the first answers on the new data do not all start cold at once; a
+        failure there is logged and the fresh snapshot serves cold."""
         async with self._reload_lock:
             report = await self._build(force=force)
             if self._closed:  # shut down while building: serve nothing new, open nothing
                 log.info("store closed during a reload; the new database is not opened")
                 return report
             fresh = await Snapshot.open(self.db_path)
+            if warm is not None and self._current is not None:
+                try:
+                    await warm(self._current, fresh)
+                except Exception:  # noqa: BLE001  (warming is an optimisation only)
+                    log.exception("warming the reloaded data failed; it serves cold")
+                except BaseException:  # cancelled: the fresh snapshot never served
+                    await fresh.close()
+                    raise
+                if self._closed:
+                    await fresh.close()
+                    return report
             old, self._current = self._current, fresh
             self.last_build = report
             if old is not None:
@@ -298,11 +320,26 @@ class Store:
             current = await asyncio.to_thread(self._reuse_check, force)
             if current is not None:
                 return current
-            return await build_in_child(self.data_dir, self.db_path, force=force)
+            return await build_in_child(self.data_dir, self.db_path, force=force,
+                                        worker=self.builds)
         except LAST_GOOD_ERRORS as exc:
             if not last_good_on_error:
                 raise
             return await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
+
+    _builds: BuildWorker | None = None
+
+    @property
+    def builds(self) -> BuildWorker:
+        """The warm build process this store's builds run in (started on first use, or
+        ahead of it by `prepare_reloads`; ended by `close`)."""
+        if self._builds is None:
+            self._builds = BuildWorker()
+        return self._builds
+
+    async def prepare_reloads(self) -> None:
+        """Start the build worker now, so that the first reload finds it warm."""
+        await self.builds.start()
 
     def _reuse_check(self, force: bool) -> BuildReport | None:
         """In a worker thread (one hop for both): clear a killed build's leftovers, which go
@@ -322,3 +359,5 @@ class Store:
         if self._current is not None:
             snap, self._current = self._current, None
             await snap.close()
+        if self._builds is not None:
+            await self._builds.close()

@@ -22,6 +22,7 @@ from bot.briefing.build import StorageError
 from bot.briefing.loader import BriefingError
 from bot.render.answers import message_answer
 from bot.render.pages import Answer, Colour, Payload, Section, paginate
+from bot.router import warm
 
 if TYPE_CHECKING:
     from .client import BriefingBot
@@ -41,7 +42,9 @@ class CogReport:
 async def reload_data(bot: BriefingBot) -> list[Payload]:
     """Rebuild the database from the files; on any problem the old data keeps serving."""
     try:
-        report = await bot.store.reload()
+        # Warmed with the commands asked lately, so that the first answers on the new data
+        # do not all render at once (bot/router.py `warm`).
+        report = await bot.store.reload(warm=warm)
     except BriefingError as exc:
         log.warning("reload data refused: %d problem(s); the old data keeps serving",
                     len(exc.problems))

@@ -82,6 +82,8 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         if not settled:  # the first READY: start-up is over, the guilds are cached
             settled = True
             settle_heap()
+            # The build worker's imports now, while nothing is asked, not in the first reload.
+            await store.prepare_reloads()
 
     bot.add_listener(on_ready, "on_ready")
     if settings.redis_url is not None:  # many processes: the control plane (control.py)

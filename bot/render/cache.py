@@ -49,6 +49,11 @@ class AnswerCache(Generic[K]):
         while len(answers) > self.limit:
             answers.popitem(last=False)
 
+    def recent(self, version: object, n: int) -> list[K]:
+        """The `n` keys most recently used under `version`, the most recent last."""
+        answers = self._by_version.get(version)
+        return list(answers)[-n:] if answers else []
+
     def __len__(self) -> int:
         """How many answers are kept, over every live version."""
         return sum(len(answers) for answers in self._by_version.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,16 +140,47 @@ class DefaultsCache:
         self.ttl, self.kept, self.clock = ttl, kept, clock
         self._known: dict[Where, tuple[str | None, float]] = {}
         self._forgets = 0  # a read that began before a forget may hold the old story
+        # The reads under way, by what they read: (forgets when begun, the read).
+        self._reading: dict[tuple[Where, ...], tuple[int, asyncio.Task[list[tuple[str, str]]]]]
+        self._reading = {}
 
     async def read(self, wanted: Sequence[Where],
                    fetch: Callable[[Sequence[Where]], Awaitable[Mapping[Where, str | None] | None]]
                    ) -> list[tuple[str, str]]:
         """(scope, story) for `wanted`, from memory or else from `fetch` (the backend's read,
-        None when it failed: then no defaults, and nothing kept)."""
+        None when it failed: then no defaults, and nothing kept).
+
+        Answers that miss together share one read: when a kept default expires under a stream
+        of answers, every answer in flight missed it at once, and each queued its own read on
+        the backend (one thread for SQLite), behind whatever it was writing; a reload's
+        what's-new writes made that queue hundreds of answers long. A read begun before a
+        `forget` is not shared with a caller that comes after it (it may hold the old story).
+        """
         known = self.get(wanted)
         if known is not None:
             return known
-        began = self._forgets
+        key = tuple(wanted)
+        reading = self._reading.get(key)
+        if reading is None or reading[0] != self._forgets:
+            # The count now, not when the read's task first runs: a forget may come between.
+            began = self._forgets
+            reading = (began, asyncio.ensure_future(self._fetch(wanted, fetch, began)))
+            self._reading[key] = reading
+            reading[1].add_done_callback(lambda _: self._done_reading(key, reading))
+        # Shielded: one caller cancelled (its interaction gone) leaves the read to the others.
+        return await asyncio.shield(reading[1])
+
+    def _done_reading(self, key: tuple[Where, ...],
+                      reading: tuple[int, asyncio.Task[list[tuple[str, str]]]]) -> None:
+        if self._reading.get(key) is reading:
+            del self._reading[key]
+        if not reading[1].cancelled():
+            reading[1].exception()  # retrieved: each caller has it raised already
+
+    async def _fetch(self, wanted: Sequence[Where],
+                     fetch: Callable[[Sequence[Where]],
+                                     Awaitable[Mapping[Where, str | None] | None]],
+                     began: int) -> list[tuple[str, str]]:
         found = await fetch(wanted)
         if found is None:
             return []
