@@ -26,6 +26,7 @@ from bot.briefing.loader import BriefingError
 from bot.cluster import REPLY_TIMEOUT, Cluster, Gathered, Json, Member, RedisUnavailable, Reply
 from bot.render.answers import message_answer
 from bot.render.pages import Answer, Colour, Payload, Section, limit_problems, paginate
+from bot.router import warm
 
 from . import operations
 
@@ -232,7 +233,8 @@ class Control:
         result: Json = {"ok": True, "summary": "reloaded"}
         if what in ("data", "all"):
             try:
-                report = await self.bot.store.reload()
+                # Warmed like a local reload (bot/router.py `warm`).
+                report = await self.bot.store.reload(warm=warm)
             except BriefingError as exc:
                 log.warning("reload data refused: %d problem(s); the old data keeps serving",
                             len(exc.problems))
