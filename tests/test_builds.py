@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -429,6 +430,53 @@ async def test_a_worker_that_died_between_reloads_is_replaced_by_the_next_reload
             assert (await snap.lookup("Bukele")).entity is not None
     finally:
         await store.close()
+
+
+def running(pid: int) -> bool:
+    """Whether a process is alive: a zombie (dead, not yet reaped) is not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+SERVE_AND_WAIT = """
+import asyncio, sys
+from pathlib import Path
+from bot.briefing.store import Store
+
+async def main():
+    store = Store(Path(sys.argv[1]), Path(sys.argv[2]))
+    await store.open()
+    await store.prepare_reloads()
+    print(store.builds.pid, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_an_idle_build_worker_dies_with_a_serving_process_that_is_killed(
+        tmp_path: Path) -> None:
+    # SIGKILL gives the serving process no chance to close its worker: a worker left behind
+    # would hold memory on every crash of the bot, forever. (It runs in a session of its own,
+    # so a kill of the bot's process group does not reach it either.)
+    data = make_data(tmp_path / "data", 1)
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVE_AND_WAIT, str(data), str(tmp_path / "db.sqlite3"),
+        stdout=asyncio.subprocess.PIPE, cwd=REPO)
+    try:
+        assert server.stdout is not None
+        worker = int(await asyncio.wait_for(server.stdout.readline(), WITHIN))
+        assert running(worker)
+    finally:
+        server.kill()
+        await server.wait()
+    deadline = time.monotonic() + WITHIN
+    while running(worker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not running(worker), "the build worker outlived the serving process"
 
 
 async def test_a_reload_builds_in_another_process(tmp_path: Path) -> None:
