@@ -25,6 +25,7 @@ from bot.briefing import build, loader
 from bot.briefing.build import StorageError, build_database, read_meta
 from bot.briefing.store import Store
 from tests.briefing_data import BRIEFING_NAME, REPO
+from tests.polling import until
 
 WITHIN = 60.0  # seconds: only turns a hang into a failure
 BUNDLED_ID = "prisoner-exchange-2025"
@@ -473,10 +474,8 @@ async def test_an_idle_build_worker_dies_with_a_serving_process_that_is_killed(
     finally:
         server.kill()
         await server.wait()
-    deadline = time.monotonic() + WITHIN
-    while running(worker) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert not running(worker), "the build worker outlived the serving process"
+    await until(lambda: not running(worker), "the build worker gone with the serving process",
+                within=WITHIN)
 
 
 async def test_a_reload_builds_in_another_process(tmp_path: Path) -> None:

@@ -18,21 +18,13 @@ from typing import Any
 import pytest
 
 from bot.cluster import Cluster, Json, RedisUnavailable
+from tests.polling import until
 from tests.redis_server import RedisServer
 
 BEAT = 0.2  # seconds: a process counts as missing after 3 beats unheard
 WAIT = 10.0  # the bound on any condition awaited here (a hang becomes a failure)
 
 Handler = Callable[[str, Json], Awaitable[Json]]
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll `condition` every few milliseconds until it holds; fail after WAIT seconds."""
-    deadline = time.monotonic() + WAIT
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WAIT}s: {what}")
-        await asyncio.sleep(0.02)
 
 
 def echo(name: str) -> Handler:
@@ -56,7 +48,7 @@ class Processes:
                           handle=handle or echo(name), **options)
         await cluster.start()
         self.started.append(cluster)
-        await until(lambda: _ready(cluster), f"{name} beating and listening")
+        await until(lambda: _ready(cluster), f"{name} beating and listening", within=WAIT)
         return cluster
 
     async def close(self) -> None:
@@ -124,7 +116,7 @@ async def test_a_process_that_stops_beating_is_flagged_missing_and_not_waited_fo
     async def b_missing() -> bool:
         return {m.id: m.alive for m in await a.members()} == {"a": True, "b": False}
 
-    await until(b_missing, "b shown as missing after its heartbeat TTL")
+    await until(b_missing, "b shown as missing after its heartbeat TTL", within=WAIT)
     gone = next(m for m in await a.members() if m.id == "b")
     assert gone.shards == [1], "a missing process is still shown with its shards"
     gathered = await a.broadcast("reload", {}, timeout=WAIT)
@@ -186,11 +178,11 @@ async def test_during_a_redis_outage_control_actions_fail_fast_and_the_process_r
             await a.members()
         # Told at once, not after the reply timeout: the owner hears "unreachable" promptly.
         assert time.monotonic() - started < WAIT
-        await until(lambda: _not_reachable(a), "a noticing that Redis is gone")
+        await until(lambda: _not_reachable(a), "a noticing that Redis is gone", within=WAIT)
 
         server.start()  # same port, empty: nothing of the old state survives
         for cluster in group.started:
-            await until(lambda c=cluster: _ready(c), f"{cluster.id} rejoining")  # type: ignore[misc]
+            await until(lambda c=cluster: _ready(c), f"{cluster.id} rejoining", within=WAIT)  # type: ignore[misc]
 
         gathered = await a.broadcast("reload", {}, timeout=WAIT)
         assert [r.process for r in gathered.replies] == ["a", "b"]

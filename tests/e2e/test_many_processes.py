@@ -9,12 +9,10 @@ back when Redis does.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from tests.briefing_data import BRIEFING_NAME
 from tests.discord_limits import assert_pings_nobody, assert_valid, shown_text
 from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL
+from tests.polling import until
 from tests.redis_server import RedisServer
 
 from .conftest import (
@@ -102,15 +101,6 @@ class Deployment:
         assert_valid(bodies)
         assert_pings_nobody(bodies)
         return "\n".join(shown_text(body) for body in bodies)
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll `condition` (every 50 ms) until it holds; fail after STEP seconds."""
-    deadline = time.monotonic() + STEP
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {STEP}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 def process_lines(status: str, section: str) -> list[str]:
@@ -237,7 +227,7 @@ async def test_status_lists_both_and_flags_a_killed_process_while_the_other_answ
         seen.append(await deployment.admin(0, "status"))
         return bool(process_lines(seen[-1], "Missing"))
 
-    await until(shown_missing, "the killed process shown as missing")
+    await until(shown_missing, "the killed process shown as missing", within=STEP, every=0.05)
     [missing] = process_lines(seen[-1], "Missing")
     assert f":{killed.proc.pid}`" in missing and "shards 1 of 2" in missing, missing
     assert "heartbeat stopped" in missing
