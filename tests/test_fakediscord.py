@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -414,3 +415,92 @@ async def test_standalone_process_serves_a_bot_through_the_control_api() -> None
             proc.terminate()
         returncode = await asyncio.wait_for(proc.wait(), 10)
     assert returncode == 0  # SIGTERM is a clean shutdown
+
+
+# --------------------------------------------------------------------------- multipart uploads
+
+
+def _text_channel(fake: FakeDiscord) -> str:
+    return next(cid for cid, c in fake.channels.items() if c.get("type") == 0)
+
+
+async def _post_raw(fake: FakeDiscord, body: bytes, content_type: str) -> tuple[int, Any]:
+    """POST a hand-made body to a channel's messages, as a client other than discord.py might."""
+    url = f"{fake.rest_base}/channels/{_text_channel(fake)}/messages"
+    headers = {"Authorization": f"Bot {fake.token}", "Content-Type": content_type}
+    async with aiohttp.ClientSession() as session, session.post(
+        url, data=body, headers=headers
+    ) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_a_discord_py_upload_is_recorded_byte_for_byte(fake: FakeDiscord) -> None:
+    # Every byte value, CRLFs and a line that starts like a delimiter inside the file.
+    data = bytes(range(256)) * 300 + b"\r\n--not-the-boundary\r\n\r\n"
+    recorder = Recorder()
+    bot = make_bot(recorder)
+    async with running(fake, bot, recorder):
+        channel = bot.get_channel(int(_text_channel(fake)))
+        assert isinstance(channel, discord.TextChannel)
+        files = [discord.File(io.BytesIO(data), filename="strip.png", description="alt"),
+                 discord.File(io.BytesIO(b""), filename="empty.txt")]
+        sent = await channel.send("two files", files=files)
+    assert fake.requests[-1].files == ["strip.png", "empty.txt"]
+    assert fake.requests[-1].json["content"] == "two files"
+    first, second = sent.attachments
+    assert (first.filename, first.size, first.description) == ("strip.png", len(data), "alt")
+    assert fake.uploads[first.url] == data
+    assert (second.size, fake.uploads[second.url]) == (0, b"")
+
+
+async def test_multipart_preamble_padding_and_odd_parts_read_as_rfc_2046_says(
+    fake: FakeDiscord,
+) -> None:
+    body = (
+        b"this preamble is ignored\r\n"
+        b"--XyZ  \r\n"  # transport padding after a delimiter is allowed
+        b'Content-Disposition: form-data; name="payload_json"\r\n\r\n'
+        b'{"content": "hi"}\r\n'
+        b"--XyZ\r\n"
+        b"content-disposition: form-data; name=\"files[0]\"; filename*=UTF-8''ma%C3%B1ana.png\r\n"
+        b"Content-Type: image/png\r\n\r\n"
+        b"\x89PNG\r\n--xyz a--XyZ\r\n"  # boundaries are case-sensitive, and only begin lines
+        b"--XyZ\r\n"
+        b"Content-Type: multipart/mixed; boundary=inner\r\n\r\n"
+        b"--inner--\r\n"
+        b"--XyZ\r\n"
+        b'Content-Disposition: form-data; name="files[1]"\r\n\r\n'
+        b"no file name\r\n"
+        b"--XyZ--\r\n"
+        b"and an epilogue"
+    )
+    status, message = await _post_raw(fake, body, "multipart/form-data; boundary=XyZ")
+    assert status == 200, message
+    assert message["content"] == "hi"
+    assert fake.requests[-1].files == ["mañana.png", "file"]  # the nested part is skipped
+    png, unnamed = message["attachments"]
+    assert (png["content_type"], fake.uploads[png["url"]]) == (
+        "image/png", b"\x89PNG\r\n--xyz a--XyZ")
+    assert (unnamed["content_type"], fake.uploads[unnamed["url"]]) == (None, b"no file name")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "code"),
+    [
+        (b'--B\r\nContent-Disposition: form-data; name="payload_json"\r\n\r\n{"content":',
+         "multipart/form-data; boundary=B", 0),  # cut off: no closing delimiter
+        (b'--B\r\nContent-Disposition: form-data; name="payload_json"\r\n\r\n{nope}\r\n--B--\r\n',
+         "multipart/form-data; boundary=B", 50109),
+        (b"--B\r\nno colon in this header\r\n\r\nx\r\n--B--\r\n",
+         "multipart/form-data; boundary=B", 0),
+        (b"--B--\r\n", "multipart/form-data", 0),  # no boundary parameter
+    ],
+    ids=["truncated", "payload-json-not-json", "bad-part-header", "no-boundary"],
+)
+async def test_a_malformed_multipart_body_is_refused_with_a_400(
+    fake: FakeDiscord, body: bytes, content_type: str, code: int
+) -> None:
+    sent = len(fake.messages)
+    status, error = await _post_raw(fake, body, content_type)
+    assert (status, error["code"]) == (400, code)
+    assert len(fake.messages) == sent  # nothing half-applied
