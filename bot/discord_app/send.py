@@ -67,7 +67,7 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     a constant embed. The body is built by discord.py's own `interaction_message_response_params`
     with the client's allowed mentions (none), and the response is marked done, so every
     later followup, edit or error notice behaves as after `send_message`. discord.py is pinned
-    to 2.7.x, whose internals these are (tests/test_send*.py pin the body).
+    to 2.7.x, whose internals these are (tests/test_send_path.py pins the body).
     """
     response = interaction.response
     if response.is_done():
