@@ -194,7 +194,7 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     named.version = data_version(snap)  # the same for every caller: pages live in one snapshot
     # Buttons re-ask within the story; with one story there is nothing to choose between.
     named.story = (chosen.id or "") if len(snap.stories) > 1 else ""
-    if outcome is None and ask.intent not in (FOLLOWUP, CHECK):
+    if ask.intent not in (TYPED, FOLLOWUP, CHECK):  # a command: looked up above
         _named.put(snap, (ask.intent, ask.arg, chosen.id, chosen.note), (pages, named))
     return named, outcome
 
