@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterable
 from .answering.engine import MAX_TURNS
 from .briefing.store import Snapshot, Store
 from .render.buttons import CHECK, FOLLOWS, FOLLOWUP, TYPED, Ask, stamp, story_matches
+from .render.cache import KeptPerVersion
 from .render.pages import Pages, Payload
 from .router import (
     CHECK_INPUT,
@@ -148,6 +149,14 @@ def choose_for(snap: Snapshot, ask: Ask, defaults: Defaults = ()) -> Chosen:
     return choose(snap, asked=asked, defaults=defaults, text=_asked_text(ask), every=every)
 
 
+# A command's answer as `respond_to` hands it out (story named, version marked), per snapshot,
+# beside the router's rendering it was made from: a repeated command (the common case) then
+# costs no copying of its pages. Reused only while the router hands out that same rendering
+# (so `answers_remembered(0)` turns this off too).
+_named: KeptPerVersion[tuple[str, str, str | None, str], tuple[list[Payload], Pages]] = (
+    KeptPerVersion())
+
+
 async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | None = None,
                      user: Hashable | None = None, defaults: Defaults = ()
                      ) -> tuple[Pages, Outcome | None]:
@@ -174,6 +183,10 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
         pages = await respond_check(view, checked_text(ask))
     else:
         pages = await respond(view, Intent(ask.intent), ask.arg)
+        key = (ask.intent, ask.arg, chosen.id, chosen.note)
+        kept = _named.get(snap, key)
+        if kept is not None and kept[0] is pages:  # the same rendering: the same named pages
+            return kept[1], None
     named = name_story(pages, chosen.story, chosen.note)
     if outcome is not None and outcome.conversation:
         again = followup_ask(outcome.conversation)
@@ -181,6 +194,8 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     named.version = data_version(snap)  # the same for every caller: pages live in one snapshot
     # Buttons re-ask within the story; with one story there is nothing to choose between.
     named.story = (chosen.id or "") if len(snap.stories) > 1 else ""
+    if ask.intent not in (TYPED, FOLLOWUP, CHECK):  # a command: looked up above
+        _named.put(snap, (ask.intent, ask.arg, chosen.id, chosen.note), (pages, named))
     return named, outcome
 
 

@@ -81,6 +81,21 @@ def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:
     return kwargs
 
 
+class ReadyEmbed:
+    """An embed already in the form discord.py sends (`Embed.to_dict()`), for the send path's
+    answers: a rendered page's embed dicts go out as they are, with no `discord.Embed` built
+    from them only to be turned back into the same dicts."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        # What Embed.from_dict(data).to_dict() gives: the same dict plus its `flags` (0).
+        self.data = data if "flags" in data else {**data, "flags": 0}
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
 def is_ephemeral(payload: Payload) -> bool:
     """Whether the renderer asked for the page to be shown only to the asker."""
     return bool(payload.get("flags", 0) & EPHEMERAL)

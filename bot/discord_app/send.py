@@ -15,15 +15,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
+from discord.enums import InteractionResponseType
+from discord.utils import MISSING
+from discord.webhook.async_ import async_context, interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
+from bot.render.attachments import attachments
 from bot.render.buttons import Ask, stamp
 from bot.render.pages import Pages, Payload
 from bot.requests import answer_ask, command_ask
 from bot.router import Intent
 
-from .message import is_ephemeral, message_kwargs
+from .message import EPHEMERAL, ReadyEmbed, components_view, is_ephemeral, message_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,39 @@ def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload
     return stamp(pages, 0, ask=ask, owner=owner, version=pages.version)
 
 
+async def respond_with(interaction: discord.Interaction, page: Payload, *,
+                       ephemeral: bool) -> None:
+    """Answer `interaction` with one page (no files): `response.send_message` with the same
+    request body, less what an answer does not need.
+
+    discord.py's `send_message` would build a `discord.Embed` from each rendered embed dict
+    only to turn it back into that dict, and parse the message Discord returns into a
+    `discord.Message` with every button (an `InteractionCallbackResponse` nobody here
+    reads); for a card with seven buttons that was the larger part of what a `/who` cost over
+    a constant embed. The body is built by discord.py's own `interaction_message_response_params`
+    with the client's allowed mentions (none), and the response is marked done, so every
+    later followup, edit or error notice behaves as after `send_message`. discord.py is pinned
+    to 2.7.x, whose internals these are (tests/test_send_path.py pins the body).
+    """
+    response = interaction.response
+    if response.is_done():
+        raise discord.InteractionResponded(interaction)
+    state = interaction._state
+    view = components_view(page)
+    params = interaction_message_response_params(
+        type=InteractionResponseType.channel_message.value,
+        content=page.get("content") or None,
+        embeds=[ReadyEmbed(e) for e in page.get("embeds", [])],  # type: ignore[misc]
+        view=MISSING if view is None else view,
+        flags=discord.MessageFlags._from_value(EPHEMERAL) if ephemeral else MISSING,
+        previous_allowed_mentions=state.allowed_mentions,
+    )
+    await async_context.get().create_interaction_response(
+        interaction.id, interaction.token, session=interaction._session,
+        proxy=state.http.proxy, proxy_auth=state.http.proxy_auth, params=params)
+    response._response_type = InteractionResponseType.channel_message
+
+
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
                      *, ephemeral: bool | None = None, ask: Ask | None = None) -> None:
     """Send the first page with its buttons; respond or follow up.
@@ -60,11 +97,12 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     """
     first = first_page(pages, ask, interaction.user.id)
     hidden = is_ephemeral(first) if ephemeral is None else ephemeral
-    kwargs = message_kwargs(first)
     if interaction.response.is_done():
-        await interaction.followup.send(**kwargs, ephemeral=hidden, wait=True)
+        await interaction.followup.send(**message_kwargs(first), ephemeral=hidden, wait=True)
+    elif attachments(first):  # files go as multipart: discord.py's own path
+        await interaction.response.send_message(**message_kwargs(first), ephemeral=hidden)
     else:
-        await interaction.response.send_message(**kwargs, ephemeral=hidden)
+        await respond_with(interaction, first, ephemeral=hidden)
     if ask is None:
         for page in pages[1:MAX_TEXT_REPLIES]:
             await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)

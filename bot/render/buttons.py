@@ -171,9 +171,13 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
     page = dict(pages[index])
     number = index + 1
     row: list[Any] = []
+    # What every custom id of this message shares, worked out once (as `encode` does).
+    fitting = fits(ask, owner, version)
+    mid = f":{owner}:{version}:"
+    tail = f":{_intent(ask)}:{ask.arg if fitting else '#' + digest(ask.arg)}"
 
-    def cid(role: str, to: int, target: Ask = ask, on: str = view) -> str:
-        return encode(on, role, owner, version, to, target)
+    def cid(role: str, to: int, on: str = view) -> str:
+        return f"{PREFIX}:{on}{role}{mid}{to}{tail}"
 
     if total > 1:
         row.append(_button("◀", cid(BACK, max(1, number - 1)), disabled=number == 1))
@@ -187,12 +191,13 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
     if row:
         rows.append({"type": 1, "components": row})
     if view == CARD and pages.related:
+        related = [Ask(r.intent, r.arg, ask.story) for r in pages.related[:5]]
         rows.append({"type": 1, "components": [
-            _button(r.label, encode(CARD, OPEN, owner, version, 1,
-                                    Ask(r.intent, r.arg, ask.story)))
-            for r in pages.related[:5] if fits(Ask(r.intent, r.arg, ask.story), owner, version)]})
+            _button(r.label, f"{PREFIX}:{CARD}{OPEN}{mid}1:{_intent(target)}:{target.arg}")
+            for r, target in zip(pages.related, related, strict=False)
+            if fits(target, owner, version)]})
     page["components"] = rows
-    if not fits(ask, owner, version) and page.get("embeds"):
+    if not fitting and page.get("embeds"):
         embed = dict(page["embeds"][0])
         text = (embed.get("footer") or {}).get("text", "")
         asked = f"{ASKED}{ask.arg}"

@@ -17,34 +17,32 @@ from .pages import Payload
 ANSWER_LIMIT = 1024  # rendered answers kept per snapshot
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class AnswerCache(Generic[K]):
-    """Paged answers by (data version, question), at most `limit` per data version.
-
-    The pages handed out are shared by every caller that asks the same question: callers must
-    not modify them.
-    """
+class KeptPerVersion(Generic[K, V]):
+    """Values by (data version, key), at most `limit` per data version, least recently used
+    first out. What is handed out is shared by every caller: callers must not modify it."""
 
     def __init__(self, limit: int = ANSWER_LIMIT) -> None:
         self.limit = limit
         self._by_version: weakref.WeakKeyDictionary[
-            object, collections.OrderedDict[K, list[Payload]]] = weakref.WeakKeyDictionary()
+            object, collections.OrderedDict[K, V]] = weakref.WeakKeyDictionary()
 
-    def get(self, version: object, key: K) -> list[Payload] | None:
-        """The pages kept for `key` under `version` (a snapshot), or None."""
+    def get(self, version: object, key: K) -> V | None:
+        """The value kept for `key` under `version` (a snapshot), or None."""
         answers = self._by_version.get(version)
         if answers is None:
             return None
-        pages = answers.get(key)
-        if pages is not None:
+        value = answers.get(key)
+        if value is not None:
             answers.move_to_end(key)
-        return pages
+        return value
 
-    def put(self, version: object, key: K, pages: list[Payload]) -> None:
-        """Keep `pages` for `key`, forgetting the least recently used past `limit`."""
+    def put(self, version: object, key: K, value: V) -> None:
+        """Keep `value` for `key`, forgetting the least recently used past `limit`."""
         answers = self._by_version.setdefault(version, collections.OrderedDict())
-        answers[key] = pages
+        answers[key] = value
         answers.move_to_end(key)
         while len(answers) > self.limit:
             answers.popitem(last=False)
@@ -55,5 +53,13 @@ class AnswerCache(Generic[K]):
         return list(answers)[-n:] if answers else []
 
     def __len__(self) -> int:
-        """How many answers are kept, over every live version."""
+        """How many values are kept, over every live version."""
         return sum(len(answers) for answers in self._by_version.values())
+
+
+class AnswerCache(KeptPerVersion[K, list[Payload]]):
+    """Paged answers by (data version, question), at most `limit` per data version.
+
+    The pages handed out are shared by every caller that asks the same question: callers must
+    not modify them.
+    """

@@ -1,0 +1,59 @@
+"""The send path's first response is the request discord.py's `send_message` would make.
+
+`bot.discord_app.send.respond_with` answers an interaction without building `discord.Embed`
+objects from the rendered dicts or parsing the returned message (see its docstring). What
+Discord receives must not change: for real answers, plain and ephemeral, the callback body is
+compared with the one `interaction.response.send_message(**message_kwargs(page))` sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import pytest
+
+from bot.discord_app.message import message_kwargs
+from bot.discord_app.send import respond_with
+from bot.render.attachments import attachments
+from bot.requests import answer_ask, command_ask
+from bot.router import Intent
+from tests import payloads as P
+from tests.harness import Harness
+
+
+def interaction(harness: Harness) -> discord.Interaction[Any]:
+    """A fresh, unanswered slash-command interaction known to the recording adapter."""
+    data = P.slash_interaction("who", {"name": "Bukele"})
+    harness.sent_interactions[int(data["id"])] = data
+    return discord.Interaction(data=data, state=harness.state)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("intent, arg", [
+    (Intent.who, "Bukele"), (Intent.timeline, None), (Intent.search, "Alien Enemies"),
+    (Intent.who, "nobody we know of"), (Intent.deal, None),
+])
+@pytest.mark.parametrize("ephemeral", [False, True])
+async def test_the_same_callback_body_as_send_message(harness: Harness, intent: Intent,
+                                                      arg: str | None, ephemeral: bool) -> None:
+    pages = await answer_ask(harness.bot.store, command_ask(intent, arg))
+    page = pages[0]
+    if attachments(page):
+        pytest.skip("pages with files go through send_message itself")
+    mark = len(harness.calls)
+    ours = interaction(harness)
+    await respond_with(ours, page, ephemeral=ephemeral)
+    theirs = interaction(harness)
+    await theirs.response.send_message(**message_kwargs(page), ephemeral=ephemeral)
+    sent, expected = harness.since(mark)
+    assert sent.payload == expected.payload  # type, data: content, embeds, components, flags
+    assert sent.body["allowed_mentions"] == {"parse": []}  # nobody is mentioned
+    assert ours.response.is_done()  # a followup, not a second response, comes next
+
+
+async def test_a_second_response_is_refused(harness: Harness) -> None:
+    pages = await answer_ask(harness.bot.store, command_ask(Intent.who, "Bukele"))
+    ours = interaction(harness)
+    await respond_with(ours, pages[0], ephemeral=False)
+    with pytest.raises(discord.InteractionResponded):
+        await respond_with(ours, pages[0], ephemeral=False)
