@@ -64,7 +64,9 @@ async def serve(settings: Settings, extensions: ExtensionSource,
     # never "could not reach Discord", and a failed start costs Discord no login.
     store = Store(settings.data_dir, settings.db_path)
     try:
-        await store.open(last_good=True)
+        # The last database serves at once, unchecked; `bot.check_data` compares the
+        # files with it while the gateway connects. Without one, this builds first.
+        await store.open(last_good=True, check_files=False)
     except BriefingError as exc:
         print(f"error: the briefing data has {len(exc.problems)} problem(s) and there is no "
               f"earlier database to serve instead; run `python -m bot validate`:\n{exc}",
@@ -105,6 +107,7 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         loop.add_signal_handler(sig, stop, sig.name)
     try:
         async with bot:
+            bot.check_data()  # beside the login and the gateway connection
             await bot.start(settings.token.get_secret_value())
     except discord.LoginFailure:
         print("error: Discord refused the token (401). Check DISCORD_TOKEN in .env; reset it "
