@@ -70,11 +70,19 @@ class LoadedBriefing:
     file: str
     texts: dict[str, SourceText] = field(default_factory=dict)
     id_line: int | None = None
+    # Each quote's sentence, found once: the evidence rows and the fact index's citations
+    # ask for the same quotes again (three times each, on average).
+    _sentences: dict[tuple[str, str], str] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
 
     def sentence(self, evidence: Evidence) -> str:
         """The full sentence of the source that `evidence` quotes (validated to exist)."""
-        found = self.texts[evidence.source].sentence_around(evidence.quote)
-        assert found is not None, "the loader checked every quote"
+        key = (evidence.source, evidence.quote)
+        found = self._sentences.get(key)
+        if found is None:
+            found = self.texts[evidence.source].sentence_around(evidence.quote)
+            assert found is not None, "the loader checked every quote"
+            self._sentences[key] = found
         return found
 
 
