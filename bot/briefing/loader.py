@@ -299,10 +299,28 @@ def _line_for(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
 # ---------------------------------------------------------------------------- checks
 
 
+_EVIDENCE_KEYS = frozenset({"source", "quote", "reported_by"})
+
+
+def _evidence_dicts(value: Any) -> Iterator[tuple[Loc, dict[str, Any]]]:
+    """`_evidence_locs` without the locations (each is ()), in no particular order: for the
+    fast path, which reports nothing itself (a problem sends the file to the located path)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:  # a dump holds plain dicts and lists only
+            if _EVIDENCE_KEYS <= item.keys():
+                yield (), item
+            else:
+                stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+
+
 def _evidence_locs(value: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
     """Every evidence dict in a dumped briefing, with its location."""
     if isinstance(value, dict):
-        if {"source", "quote", "reported_by"} <= value.keys():
+        if _EVIDENCE_KEYS <= value.keys():
             yield loc, value
             return
         for key, item in value.items():
@@ -599,7 +617,7 @@ def _check(file: str, data: Any, lines: dict[Loc, int] | None, problems: list[Pr
         texts[source.id] = SourceText.parse(body, markdown=target.suffix in (".md", ".markdown"))
 
     dumped = briefing.model_dump(mode="json")
-    for loc, ev in _evidence_locs(dumped, ()):
+    for loc, ev in _evidence_locs(dumped, ()) if lines is not None else _evidence_dicts(dumped):
         for j, ref in enumerate(ev["reported_by"]):
             if ref not in source_ids and ref not in salvaged.failed_ids:
                 report((*loc, "reported_by", j), f"unknown source '{ref}'")
