@@ -760,7 +760,7 @@ def file_signature(data_dir: Path, *, now: float | None = None) -> str | None:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def _stat_tree(folder: Path, name: str, out: list[str]) -> int | None:
+def _stat_tree(folder: Path | str, name: str, out: list[str]) -> int | None:
     """Append "name, size, mtime_ns, inode" of every file under `folder` (os.scandir: one
     system call per file, which is what makes an unchanged restart cheap); return the newest
     mtime_ns, or None when a file cannot be looked at (the signature is not to be trusted)."""
@@ -770,14 +770,19 @@ def _stat_tree(folder: Path, name: str, out: list[str]) -> int | None:
         return 0
     except OSError:
         return None
+    # The loop is kept lean (no Path, no max() call per file): at 3,000 files its Python
+    # was nearly as much as the system calls themselves.
     newest = 0
+    prefix = f"{name}/"
+    append = out.append
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                below = _stat_tree(Path(entry.path), f"{name}/{entry.name}", out)
+                below = _stat_tree(entry.path, prefix + entry.name, out)
                 if below is None:
                     return None
-                newest = max(newest, below)
+                if below > newest:
+                    newest = below
                 continue
             try:
                 st = entry.stat()
@@ -785,6 +790,8 @@ def _stat_tree(folder: Path, name: str, out: list[str]) -> int | None:
                 st = entry.stat(follow_symlinks=False)
         except OSError:
             return None
-        newest = max(newest, st.st_mtime_ns)
-        out.append(f"{name}/{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+        mtime = st.st_mtime_ns
+        if mtime > newest:
+            newest = mtime
+        append(f"{prefix}{entry.name}\0{st.st_size}\0{mtime}\0{st.st_ino}")
     return newest
