@@ -116,8 +116,8 @@ class BriefingBot(commands.AutoShardedBot):
         self.check_data()  # started by `serve` already when it opened the store unchecked
         report = self.store.last_build
         assert report is not None
-        how = ("built" if report.rebuilt else "reused" if self.store.files_checked
-               else "served as last built (the files are being checked)")
+        how = ("built" if report.rebuilt else "reused" if self.data_check is None
+               else "served as last built (the files are checked in the background)")
         log.info("briefing data %s in %.3fs (%d briefings, %d records)", how, report.seconds,
                  report.briefings, report.records)
         if self.control is not None:  # many processes: control.py
