@@ -84,7 +84,11 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         if not settled:  # the first READY: start-up is over, the guilds are cached
             settled = True
             settle_heap()
-            # The build worker's imports now, while nothing is asked, not in the first reload.
+            # The build worker's imports now, while nothing is asked, not in the first reload;
+            # after the start's check of the files, whose build (if the files changed) starts
+            # the worker itself: two starts at once would each spawn one.
+            if bot.data_check is not None:
+                await bot.data_check
             await store.prepare_reloads()
 
     bot.add_listener(on_ready, "on_ready")
