@@ -45,6 +45,7 @@ from discord.webhook import async_ as webhook_async
 
 import cogs
 from bot.briefing.loader import content_hash
+from bot.briefing.store import Store
 from bot.discord_app.client import BriefingBot
 from bot.settings import Settings
 from tests import payloads as P
@@ -334,17 +335,18 @@ class Harness:
     @classmethod
     @contextlib.asynccontextmanager
     async def start(cls, data_dir: Path, db_path: Path, *, env: Mapping[str, str] | None = None,
-                    guild: Json | None = None, reuse_build: bool = True
-                    ) -> AsyncIterator[Harness]:
+                    guild: Json | None = None, reuse_build: bool = True,
+                    store: Store | None = None) -> AsyncIterator[Harness]:
         """Build, set up and yield a harness; close the bot (and its store) on exit.
 
         ``env`` adds or overrides settings (names as in ``.env``); by default the owners are
         ``payloads.OWNER_ID`` and the data and database are the given paths. ``guild`` is the
         GUILD_CREATE payload to cache (default ``payloads.default_guild()``). With
         ``reuse_build`` a missing database is seeded from an earlier build of the same data.
+        ``store`` is one the test opened itself (as ``serve`` does), for the bot to serve.
         """
         harness = await cls.create(data_dir, db_path, env=env, guild=guild,
-                                   reuse_build=reuse_build)
+                                   reuse_build=reuse_build, store=store)
         try:
             yield harness
         finally:
@@ -352,7 +354,8 @@ class Harness:
 
     @classmethod
     async def create(cls, data_dir: Path, db_path: Path, *, env: Mapping[str, str] | None = None,
-                     guild: Json | None = None, reuse_build: bool = True) -> Harness:
+                     guild: Json | None = None, reuse_build: bool = True,
+                     store: Store | None = None) -> Harness:
         """Like :meth:`start` without the context manager; call :meth:`close` yourself."""
         digest = _seed_database(Path(data_dir), Path(db_path)) if reuse_build else ""
         values = {
@@ -364,7 +367,7 @@ class Harness:
         values.update(env or {})
         settings = Settings.from_env(values, dotenv=False)
         # Late-bound, so a test can add extensions by patching `cogs.extensions`.
-        bot = BriefingBot(settings, lambda: cogs.extensions())
+        bot = BriefingBot(settings, lambda: cogs.extensions(), store=store)
         harness = cls(bot)
         harness.install_transport()
         try:

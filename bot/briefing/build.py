@@ -771,6 +771,16 @@ def _cite(c: CiteRow) -> tuple[object, ...]:
     return row if c.note else row[:-1]
 
 
+_JSON = json.JSONEncoder().encode  # json.dumps's defaults, without its per-call checks
+_JSON_TEXT = json.encoder.encode_basestring_ascii  # how json.dumps writes one string
+
+
+def _json_texts(texts: Iterable[str]) -> str:
+    """`json.dumps` of a list of strings, written directly: the fact index stores two such
+    lists per fact, and the encoder's set-up for each was most of their cost."""
+    return "[" + ", ".join(map(_JSON_TEXT, texts)) + "]"
+
+
 def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
     """The fact index: each derived or editor's statement, its entities and its words.
 
@@ -782,11 +792,11 @@ def _write_facts(conn: sqlite3.Connection, item: LoadedBriefing) -> None:
     conn.executemany(
         "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(bid, f.id, i, f.kind, " ".join(f.types), f.subject, f.lead, f.heading,
-          json.dumps(f.detail), f.words, json.dumps(f.questions), int(f.gap),
-          json.dumps([_cite(c) for c in f.citations]),
-          json.dumps([[n.id, n.topic, n.severity, n.source_says, n.record_says,
-                       _cite(n.record_cite) if n.record_cite else None]
-                      for n in f.notes]),
+          _json_texts(f.detail), f.words, _json_texts(f.questions), int(f.gap),
+          _JSON([_cite(c) for c in f.citations]),
+          _JSON([[n.id, n.topic, n.severity, n.source_says, n.record_says,
+                  _cite(n.record_cite) if n.record_cite else None]
+                 for n in f.notes]),
           " ".join(f.sources)) for i, f in enumerate(rows)])
     conn.executemany("INSERT INTO fact_entities VALUES (?, ?, ?)",
                      [(bid, f.id, e) for f in rows for e in f.entities])

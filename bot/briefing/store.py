@@ -19,6 +19,7 @@ import copy
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +28,9 @@ import aiosqlite
 
 from .build import (
     LAST_GOOD_ERRORS,
+    STORE_VERSION,
     BuildReport,
+    builder_version,
     current_build,
     last_good,
     remove_abandoned_builds,
@@ -266,10 +269,22 @@ class Store:
             raise RuntimeError("the store is not open")
         return self._current
 
-    async def open(self, *, last_good: bool = False) -> BuildReport:
+    #: Whether the files were compared with the served database: False after
+    #: `open(check_files=False)` served the last database unchecked, until `check_files`.
+    files_checked = True
+
+    async def open(self, *, last_good: bool = False, check_files: bool = True) -> BuildReport:
         """Build (or reuse) the database and start serving it. With `last_good` (the bot's
         start), files that cannot be built leave the last good database serving, with the
-        problems in `last_build.problems`."""
+        problems in `last_build.problems`.
+
+        With `check_files=False` (the bot's start) an existing database that this code
+        built is served at once, without looking at the files: call `check_files` next,
+        which swaps in a build of them if they changed. Without one, this builds first.
+        """
+        if not check_files and await self._open_last():
+            assert self.last_build is not None
+            return self.last_build
         try:
             report = await self._build(force=False, last_good_on_error=last_good)
         except BaseException:  # nothing of a store that did not open is left running
@@ -279,6 +294,52 @@ class Store:
         self._closed = False
         self._current = await Snapshot.open(self.db_path)
         self.last_build = report
+        self.files_checked = True
+        return report
+
+    async def _open_last(self) -> bool:
+        """Serve the database at `db_path` as it is, if this code's build wrote it."""
+        started = time.perf_counter()
+        if not self.db_path.is_file():
+            return False
+        try:
+            snap = await Snapshot.open(self.db_path)
+        except sqlite3.Error:  # not a database, or no meta table: build one
+            return False
+        meta = snap.meta
+        if (meta.get("store_version") != STORE_VERSION or "content_hash" not in meta
+                or meta.get("builder") != builder_version()):
+            # Another release's database: its tables may not be what this code reads.
+            await snap.close()
+            return False
+        self._closed = False
+        self._current = snap
+        self.files_checked = False
+        self.last_build = BuildReport(self.db_path, meta["content_hash"], False,
+                                      time.perf_counter() - started,
+                                      int(meta.get("briefings", 0)), int(meta.get("records", 0)))
+        return True
+
+    async def check_files(self) -> BuildReport:
+        """Compare the files with the served database (their signature, then their
+        contents) and, when they differ, rebuild and swap through `reload`.
+
+        Never raises for the files or the disk: a build that fails leaves the served
+        database serving, with the problems in `last_build.problems` (as a start on broken
+        files does, so /admin status shows them). Returns the report; `rebuilt` when new
+        data is now served.
+        """
+        try:
+            current = await asyncio.to_thread(self._reuse_check, False)
+            if current is None:  # changed while nobody looked: the reload path swaps
+                return await self.reload(force=True)
+            report = current
+        except LAST_GOOD_ERRORS as exc:
+            report = await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
+        finally:
+            self.files_checked = True
+        if not self._closed:
+            self.last_build = report
         return report
 
     async def reload(self, *, force: bool = True,

@@ -7,7 +7,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_SPACE = re.compile(r"\s+")
 # A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) when the next
 # word starts with a capital, a digit or an opening quote. "U.S. citizens" stays one sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“'‘(\[]?[A-Z0-9À-Ý])")
@@ -20,7 +19,9 @@ _TEXT_BLOCK = re.compile(r"\n")
 
 def collapse(text: str) -> str:
     """Collapse every run of white space to one space and strip the ends."""
-    return _SPACE.sub(" ", text).strip()
+    # str.split() splits on exactly what `\s` matches in a str pattern (str.isspace), and is
+    # several times faster than the substitution: a build collapses every quote and name.
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +15,7 @@ from discord.ext import commands
 from discord.state import AutoShardedConnectionState
 
 from bot import __version__
+from bot.briefing.build import BuildReport
 from bot.briefing.store import Store
 from bot.render.pages import Payload
 from bot.settings import Settings
@@ -98,6 +101,9 @@ class BriefingBot(commands.AutoShardedBot):
         # Many processes (REDIS_URL set): the control plane, given by serve.py and started
         # by setup_hook once the store is open; None for a process on its own.
         self.control: ControlPlane | None = None
+        #: The start's comparison of the files with the database served unchecked
+        #: (`check_data`); None when the store was opened checked.
+        self.data_check: asyncio.Task[BuildReport | None] | None = None
 
     def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,
@@ -107,11 +113,13 @@ class BriefingBot(commands.AutoShardedBot):
         self.add_dynamic_items(*BUTTONS)  # stateless buttons: answered after any restart
         if self.store.last_build is None:  # `serve` opens it before connecting
             await self.store.open(last_good=True)  # a broken file is no outage
+        self.check_data()  # started by `serve` already when it opened the store unchecked
         report = self.store.last_build
         assert report is not None
-        log.info("briefing data %s in %.3fs (%d briefings, %d records)",
-                 "built" if report.rebuilt else "reused", report.seconds, report.briefings,
-                 report.records)
+        how = ("built" if report.rebuilt else "reused" if self.data_check is None
+               else "served as last built (the files are checked in the background)")
+        log.info("briefing data %s in %.3fs (%d briefings, %d records)", how, report.seconds,
+                 report.briefings, report.records)
         if self.control is not None:  # many processes: control.py
             await self.control.start()
         if not self.settings.owner_ids:
@@ -123,6 +131,37 @@ class BriefingBot(commands.AutoShardedBot):
             except commands.ExtensionError as exc:
                 self.failed_extensions[name] = str(exc.__cause__ or exc)
                 log.exception("cog %s failed to load; the others still load", name)
+
+    def check_data(self) -> None:
+        """If the store serves its last database unchecked (`serve`'s start), compare the
+        files with it in the background, once, and swap in a build of them if they changed.
+
+        The gateway connection takes far longer than the check (a signature of the files'
+        sizes and mtimes), so unchanged data is confirmed before any interaction can
+        arrive; data changed while the bot was down is served like during a reload (the old
+        data answers until the new is built), then swapped.
+        """
+        if self.data_check is None and not self.store.files_checked:
+            self.data_check = asyncio.get_running_loop().create_task(
+                self._check_data(), name="briefing data check")
+
+    async def _check_data(self) -> BuildReport | None:
+        started = time.perf_counter()
+        try:
+            report = await self.store.check_files()
+        except Exception:  # noqa: BLE001  (the old data keeps serving; the log says why)
+            log.exception("checking the briefing files failed; the last database keeps "
+                          "serving. Fix it and /admin reload what:data")
+            return None
+        if report.rebuilt:
+            log.info("briefing files changed while the bot was down: rebuilt (%d briefings, "
+                     "%d records in %.2fs) and swapped in", report.briefings, report.records,
+                     report.seconds)
+            self.dispatch("briefing_reloaded")  # what's new, as after /admin reload
+        elif not report.problems:  # problems: last_good logged them
+            log.info("briefing files unchanged since the last build (checked in %.3fs)",
+                     time.perf_counter() - started)
+        return report
 
     async def _fetch_owners(self) -> None:
         try:
@@ -158,6 +197,10 @@ class BriefingBot(commands.AutoShardedBot):
                  sorted(self.shards))
 
     async def close(self) -> None:
+        if self.data_check is not None and not self.data_check.done():
+            self.data_check.cancel()  # a build in a child is killed with it
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.data_check
         try:
             if self.control is not None:  # leave the control plane before going offline
                 await self.control.stop()

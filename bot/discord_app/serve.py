@@ -64,7 +64,9 @@ async def serve(settings: Settings, extensions: ExtensionSource,
     # never "could not reach Discord", and a failed start costs Discord no login.
     store = Store(settings.data_dir, settings.db_path)
     try:
-        await store.open(last_good=True)
+        # The last database serves at once, unchecked; `bot.check_data` compares the
+        # files with it while the gateway connects. Without one, this builds first.
+        await store.open(last_good=True, check_files=False)
     except BriefingError as exc:
         print(f"error: the briefing data has {len(exc.problems)} problem(s) and there is no "
               f"earlier database to serve instead; run `python -m bot validate`:\n{exc}",
@@ -82,7 +84,11 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         if not settled:  # the first READY: start-up is over, the guilds are cached
             settled = True
             settle_heap()
-            # The build worker's imports now, while nothing is asked, not in the first reload.
+            # The build worker's imports now, while nothing is asked, not in the first reload;
+            # after the start's check of the files, whose build (if the files changed) starts
+            # the worker itself: two starts at once would each spawn one.
+            if bot.data_check is not None:
+                await bot.data_check
             await store.prepare_reloads()
 
     bot.add_listener(on_ready, "on_ready")
@@ -105,6 +111,7 @@ async def serve(settings: Settings, extensions: ExtensionSource,
         loop.add_signal_handler(sig, stop, sig.name)
     try:
         async with bot:
+            bot.check_data()  # beside the login and the gateway connection
             await bot.start(settings.token.get_secret_value())
     except discord.LoginFailure:
         print("error: Discord refused the token (401). Check DISCORD_TOKEN in .env; reset it "
