@@ -23,6 +23,7 @@ import pytest
 
 from bot.briefing import build, loader
 from bot.briefing.build import StorageError, build_database, read_meta
+from bot.briefing.isolated import BuildWorker
 from bot.briefing.store import Store
 from tests.briefing_data import BRIEFING_NAME, REPO
 from tests.polling import until
@@ -405,6 +406,30 @@ async def test_reloads_run_in_one_warm_worker_that_close_ends(tmp_path: Path) ->
     assert store.builds.pid is None
     with pytest.raises(ProcessLookupError):  # exited and reaped: no process left behind
         os.kill(worker, 0)
+
+
+async def test_two_starts_at_once_make_one_build_worker(tmp_path: Path) -> None:
+    # The start-up's check of the files and the first READY both prepare the worker: two
+    # processes would leave one of them running, unowned, until the bot exits.
+    worker = BuildWorker()
+    try:
+        await asyncio.gather(worker.start(), worker.start(), worker.start())
+        pid = worker.pid
+        assert pid is not None
+        assert children_of_this_process() == [pid]
+    finally:
+        await worker.close()
+
+
+def children_of_this_process() -> list[int]:
+    """The live processes whose parent is this one (from /proc)."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
+                if parent_of(int(entry.name)) == os.getpid() and running(int(entry.name)):
+                    out.append(int(entry.name))
+    return out
 
 
 async def test_a_worker_that_died_between_reloads_is_replaced_by_the_next_reload(

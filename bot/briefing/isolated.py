@@ -64,7 +64,8 @@ class BuildWorker:
         # The worker's stderr: a file, not a pipe, which would need a reader all its life (a
         # full pipe blocks the writer); its last line is quoted when the worker dies.
         self._stderr: IO[bytes] | None = None
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one build at a time
+        self._starting = asyncio.Lock()  # one process: two starts at once must not make two
 
     @property
     def pid(self) -> int | None:
@@ -74,6 +75,10 @@ class BuildWorker:
 
     async def start(self) -> None:
         """Start the worker's process unless it runs; returns at once (it imports meanwhile)."""
+        async with self._starting:
+            await self._start()
+
+    async def _start(self) -> None:
         if self._proc is not None and self._proc.returncode is None:
             return
         if self._stderr is not None:
