@@ -67,3 +67,38 @@ def test_a_message_in_a_trimmed_guild_still_knows_its_guild(tmp_path: Path) -> N
 
     assert message.guild is not None and message.guild.id == int(payload["id"])
     assert isinstance(message.channel, discord.PartialMessageable), "replies go to its id"
+
+
+def test_only_messages_the_bot_could_answer_are_parsed_and_dispatched(tmp_path: Path) -> None:
+    # With the guild messages intent, every message of every server arrives (and the echo of
+    # every answer the bot sends): building a discord.Message for each cost more than the
+    # answers themselves. Those the conversation cog would ignore are dropped unparsed.
+    bot = make_bot(tmp_path)
+    payload = P.guild(channels=3, roles=1)
+    channel_id = P.text_channels(payload)[0]["id"]
+    bot._connection.parsers["GUILD_CREATE"](payload)  # trims the payload in place
+    seen: list[str] = []
+    # What the state hands to the bot's listeners (the conversation cog's on_message).
+    bot._connection.dispatch = lambda event, *args, **kwargs: (
+        seen.append(args[0].content) if event == "message" else None)
+    me = P.bot_user()
+    person, other_bot = P.user(), {**P.user(), "bot": True}
+
+    def arrive(content: str, **kw: Any) -> None:
+        data: Any = P.message_create(content, **kw)
+        bot._connection.parsers["MESSAGE_CREATE"](data)
+
+    arrive("a DM question", author=person)
+    arrive(f"<@{me['id']}> a mention", author=person, guild_id=payload["id"],
+           channel_id=channel_id, mentions=[me])
+    arrive("chatter in the server", author=person, guild_id=payload["id"],
+           channel_id=channel_id)
+    arrive("the bot's own answer", author=me, guild_id=payload["id"], channel_id=channel_id)
+    arrive("its own answer in a DM", author=me)
+    arrive(f"<@{me['id']}> another bot", author=other_bot, guild_id=payload["id"],
+           channel_id=channel_id, mentions=[me])
+    someone = P.user()
+    arrive(f"<@{someone['id']}> a mention of someone else", author=person,
+           guild_id=payload["id"], channel_id=channel_id, mentions=[someone])
+
+    assert seen == ["a DM question", f"<@{me['id']}> a mention"]

@@ -5,7 +5,9 @@ and permission overwrite of every guild, about 14 KB a guild (over 200 MB at 10,
 in the benchmark), whatever the other intents and cache flags say. This subclass of the
 state discord.py builds (through `AutoShardedBot._get_state`) trims GUILD_CREATE before the
 guild is built, and ignores channel and thread events, which would only refill that cache.
-discord.py finds its parsers by their `parse_*` names, so overriding them is enough.
+It also drops, unparsed, every MESSAGE_CREATE the bot could not answer (its own messages,
+other bots', server messages that do not mention it). discord.py finds its parsers by their
+`parse_*` names, so overriding them is enough.
 
 A parser that raises (an event missing a field discord.py expects) would end the shard's
 worker and, with it, `bot.start()` and the whole process, every shard included. Each parser
@@ -47,6 +49,28 @@ def trim_guild(data: dict[str, Any], self_id: int | None) -> dict[str, Any]:
     data["members"] = [m for m in data.get("members", [])
                        if (m.get("user") or {}).get("id") == me]
     return data
+
+
+def addressed_to_bot(data: Any, self_id: int | None) -> bool:
+    """Whether a MESSAGE_CREATE is one the bot could answer: from a person (not a bot, the bot
+    itself included, nor a webhook), in a DM or mentioning the bot. The conversation cog
+    answers no other message (cogs/conversation.py `question_in`, which checks again on the
+    parsed message). Anything malformed counts as addressed, so that the parser sees it and
+    the guard reports it."""
+    if not isinstance(data, dict):
+        return True
+    author = data.get("author")
+    if not isinstance(author, dict):
+        return True
+    if author.get("bot") or data.get("webhook_id"):
+        return False
+    if data.get("guild_id") is None:
+        return True  # a DM
+    me = str(self_id) if self_id else None
+    mentions = data.get("mentions")
+    if not isinstance(mentions, list):
+        return True
+    return any(isinstance(m, dict) and m.get("id") == me for m in mentions)
 
 
 def _ignored(self: Any, data: Any) -> None:
@@ -103,6 +127,14 @@ class TrimmedState(AutoShardedConnectionState[Any]):
 
     def parse_guild_create(self, data: Any) -> None:
         super().parse_guild_create(trim_guild(data, self.self_id))
+
+    def parse_message_create(self, data: Any) -> None:
+        # With the guild messages intent every message of every server arrives, and so does
+        # the echo of each answer the bot sends; discord.py would build a Message (with every
+        # embed and button) for each, which nothing here reads. Only messages the bot could
+        # answer are parsed: the others cost a dict lookup instead of a Message.
+        if addressed_to_bot(data, self.self_id):
+            super().parse_message_create(data)
 
     parse_channel_create = parse_channel_update = parse_channel_delete = _ignored
     parse_channel_pins_update = _ignored
