@@ -348,9 +348,13 @@ class Control:
     async def close(self) -> None:
         await self.session.close()
 
-    async def interact_many(self, payloads: Sequence[Json], timeout: float = 10.0) -> list[Json]:  # noqa: ASYNC109
+    async def interact_many(self, payloads: Sequence[Json], timeout: float = 10.0,  # noqa: ASYNC109
+                            *, brief: bool = False) -> list[Json]:
+        """Dispatch `payloads` at once; each answer's callback body (with `brief`, only its
+        type and first embed's title) and latency, or an error."""
         async with self.session.post(f"{self.url}/interact_many",
-                                     json={"payloads": list(payloads), "timeout": timeout}) as r:
+                                     json={"payloads": list(payloads), "timeout": timeout,
+                                           "brief": brief}) as r:
             return await r.json(content_type=None)  # type: ignore[no-any-return]
 
     async def interact(self, payload: Json, timeout: float = 30.0) -> Json:  # noqa: ASYNC109

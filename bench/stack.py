@@ -5,10 +5,13 @@ guild) serves REST and the gateway on 127.0.0.1; the bot (`python -m bench.botpr
 BriefingBot with the bundled briefing in a private DATA_DIR — carrying the two version markers
 of `bench.reload`, which runs next on the same processes — plus `/baseline`) connects to it
 as it would to Discord; this process drives the fake through its control API
-(`POST /_fake/interact_many`: many interactions per round trip, so the driver costs the fake
-little). Each interaction is a gateway INTERACTION_CREATE built by `bench.interactions` (in
-the guild the bot reported on READY), answered by the bot with an HTTP callback; the fake
-echoes the answer as MESSAGE_CREATE, as Discord does.
+(`POST /_fake/interact_many`: many interactions per round trip, and with `brief` only each
+answer's callback type and first embed's title come back, so the driver costs the fake and
+the machine little, and the same for every command: a whole /who card sent back to the driver
+and parsed there cost more than a constant embed, which no real Discord does). Each
+interaction is a gateway INTERACTION_CREATE built by `bench.interactions` (in the guild the
+bot reported on READY), answered by the bot with an HTTP callback; the fake echoes the answer
+as MESSAGE_CREATE, as Discord does.
 
 Commands: `/who name:Bukele`, `/timeline`, `/search query:Alien Enemies`, and `/baseline` (a
 constant embed, see `bench.ext`). Every answer is checked (callback type 4, the embed title
@@ -148,23 +151,27 @@ async def resolve_deferred(ctl: Control, payloads: Sequence[Json],
             results[i] = {**results[i], "body": {"type": 4, "data": body}, "deferred": True}
 
 
-async def unpaced(ctl: Control, payloads: list[Json]) -> tuple[float, list[Json]]:
-    """Send `payloads` keeping WORKERS x BATCH in flight; (seconds, results in order)."""
+async def unpaced(ctl: Control, payloads: list[Json], *, brief: bool = False
+                  ) -> tuple[float, list[Json]]:
+    """Send `payloads` keeping WORKERS x BATCH in flight; (seconds, results in order).
+    `brief`: each answer comes back as its callback type and first embed's title only."""
     batches = [payloads[i:i + BATCH] for i in range(0, len(payloads), BATCH)]
     results: list[list[Json]] = [[] for _ in batches]
     todo = iter(range(len(batches)))
 
     async def worker() -> None:
         for i in todo:
-            results[i] = await ctl.interact_many(batches[i])
+            results[i] = await ctl.interact_many(batches[i], brief=brief)
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(WORKERS)))
     return time.perf_counter() - start, [r for batch in results for r in batch]
 
 
-async def paced(ctl: Control, payloads: list[Json], rate: float) -> tuple[float, list[Json]]:
-    """Send `payloads` at `rate` per second in ticks of TICK; (seconds, results)."""
+async def paced(ctl: Control, payloads: list[Json], rate: float, *, brief: bool = False
+                ) -> tuple[float, list[Json]]:
+    """Send `payloads` at `rate` per second in ticks of TICK; (seconds, results); `brief` as
+    for `unpaced`."""
     per_tick = max(1, round(rate * TICK))
     batches = [payloads[i:i + per_tick] for i in range(0, len(payloads), per_tick)]
     interval = per_tick / rate
@@ -175,7 +182,7 @@ async def paced(ctl: Control, payloads: list[Json], rate: float) -> tuple[float,
         delay = start + i * interval - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(ctl.interact_many(batch)))
+        tasks.append(asyncio.create_task(ctl.interact_many(batch, brief=brief)))
     results = await asyncio.gather(*tasks)
     return loop.time() - start, [r for batch in results for r in batch]
 
@@ -195,9 +202,9 @@ async def _phases(env: Environment, per_kind: int, phase: int,
             payloads = [kind.payload(env.interactions) for _ in range(phase)]
             cpu0, fake0, own0 = cpu_seconds(bot_pid), cpu_seconds(fake_pid), time.process_time()
             if rate is None:
-                seconds, results = await unpaced(ctl, payloads)
+                seconds, results = await unpaced(ctl, payloads, brief=True)
             else:
-                seconds, results = await paced(ctl, payloads, rate)
+                seconds, results = await paced(ctl, payloads, rate, brief=True)
             tally = tallies[kind.key]
             tally.cpu += cpu_seconds(bot_pid) - cpu0
             tally.fake_cpu += cpu_seconds(fake_pid) - fake0

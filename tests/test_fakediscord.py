@@ -407,9 +407,16 @@ async def test_standalone_process_serves_a_bot_through_the_control_api() -> None
                     "pong: 2",
                 ]
                 assert all(0 < r["latency"] < STEP for r in results)
+                # "brief": a benchmark driver gets only what it checks, not the whole answer.
+                pings = [P.slash_interaction("ping", {"text": "x" * 500}) for _ in range(2)]
+                request = {"payloads": pings, "timeout": STEP, "brief": True}
+                async with session.post(f"{control}/interact_many", json=request) as resp:
+                    results = await resp.json()
+                assert [r["body"] for r in results] == [{"type": 4, "data": {}}] * 2
+                assert all(0 < r["latency"] < STEP for r in results)
             async with session.get(f"{control}/stats") as resp:
                 stats = await resp.json()
-            assert stats["guilds"] == 3 and stats["answered_interactions"] == 3
+            assert stats["guilds"] == 3 and stats["answered_interactions"] == 5
     finally:
         if proc.returncode is None:
             proc.terminate()
