@@ -16,6 +16,7 @@ from typing import Any
 
 import discord
 from discord.enums import InteractionResponseType
+from discord.http import Route
 from discord.utils import MISSING
 from discord.webhook.async_ import async_context, interaction_message_response_params
 
@@ -63,11 +64,12 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     discord.py's `send_message` would build a `discord.Embed` from each rendered embed dict
     only to turn it back into that dict, and parse the message Discord returns into a
     `discord.Message` with every button (an `InteractionCallbackResponse` nobody here
-    reads); for a card with seven buttons that was the larger part of what a `/who` cost over
-    a constant embed. The body is built by discord.py's own `interaction_message_response_params`
-    with the client's allowed mentions (none), and the response is marked done, so every
-    later followup, edit or error notice behaves as after `send_message`. discord.py is pinned
-    to 2.7.x, whose internals these are (tests/test_send_path.py pins the body).
+    reads; it is not even asked for); for a card with seven buttons that was the larger
+    part of what a `/who` cost over a constant embed. The body is built by discord.py's own
+    `interaction_message_response_params` with the client's allowed mentions (none), and the
+    response is marked done, so every later followup, edit or error notice behaves as after
+    `send_message`. discord.py is pinned to 2.7.x, whose internals these are
+    (tests/test_send_path.py pins the body).
     """
     response = interaction.response
     if response.is_done():
@@ -82,9 +84,14 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
         flags=discord.MessageFlags._from_value(EPHEMERAL) if ephemeral else MISSING,
         previous_allowed_mentions=state.allowed_mentions,
     )
-    await async_context.get().create_interaction_response(
-        interaction.id, interaction.token, session=interaction._session,
-        proxy=state.http.proxy, proxy_auth=state.http.proxy_auth, params=params)
+    # discord.py's create_interaction_response asks for the created message back
+    # (?with_response=1), which Discord then encodes and the bot decodes, whole, for nothing:
+    # without it Discord answers 204 No Content. The same route and rate-limit handling.
+    route = Route("POST", "/interactions/{webhook_id}/{webhook_token}/callback",
+                  webhook_id=interaction.id, webhook_token=interaction.token)
+    await async_context.get().request(
+        route, interaction._session, payload=params.payload,
+        proxy=state.http.proxy, proxy_auth=state.http.proxy_auth)
     response._response_type = InteractionResponseType.channel_message
 
 

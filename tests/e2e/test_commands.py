@@ -16,6 +16,7 @@ from tests.fakediscord import FakeDiscord
 from tests.payloads import AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 from .conftest import (
+    ACCEPTED,
     STEP,
     BotProcess,
     Json,
@@ -69,7 +70,7 @@ async def test_read_command_in_a_server_is_answered_with_embeds_that_mention_nob
     payload = in_guild(name, options)
     body = await module_fake.interact(payload, STEP)
     assert_public_answer(body, title)
-    assert callback_requests(module_fake, payload["id"]) == [200]
+    assert callback_requests(module_fake, payload["id"]) == [ACCEPTED]
 
 
 @pytest.mark.parametrize("case", READ_COMMANDS, ids=_id)

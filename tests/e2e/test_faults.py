@@ -18,6 +18,7 @@ from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE
 
 from .conftest import (
+    ACCEPTED,
     STEP,
     BotProcess,
     callback_requests,
@@ -61,8 +62,8 @@ async def all_answered(fake: FakeDiscord, ids: list[str]) -> None:
 
 def assert_answered_exactly_once(fake: FakeDiscord, ids: list[str]) -> None:
     """One callback POST per interaction, accepted; none retried, none duplicated."""
-    wrong = {i: callback_requests(fake, i) for i in ids if callback_requests(fake, i) != [200]}
-    assert wrong == {}, f"callback statuses per interaction (expected [200]): {wrong}"
+    wrong = {i: callback_requests(fake, i) for i in ids if callback_requests(fake, i) != [ACCEPTED]}
+    assert wrong == {}, f"callback statuses per interaction (expected one accepted): {wrong}"
     assert all(fake.callbacks_for(i)[0]["type"] == CHANNEL_MESSAGE for i in ids)
 
 
@@ -135,7 +136,7 @@ async def test_rate_limited_callback_is_retried_and_the_interaction_answered(
     body = await module_fake.interact(payload, STEP)
 
     assert body["type"] == CHANNEL_MESSAGE and body["data"]["embeds"]
-    assert callback_requests(module_fake, payload["id"]) == [429, 200]
+    assert callback_requests(module_fake, payload["id"]) == [429, ACCEPTED]
     await wait_for_log(module_fake, module_bot,
                        rf"Webhook ID {payload['id']} is rate limited\. Retrying")
 
@@ -148,7 +149,7 @@ async def test_one_server_error_on_a_callback_is_retried_and_answered(
     body = await module_fake.interact(payload, STEP)
 
     assert body["type"] == CHANNEL_MESSAGE
-    assert callback_requests(module_fake, payload["id"]) == [500, 200]
+    assert callback_requests(module_fake, payload["id"]) == [500, ACCEPTED]
     await wait_for_log(module_fake, module_bot,
                        rf"Webhook ID {payload['id']} .* returned status code 500")
 
@@ -172,7 +173,7 @@ async def test_callback_failing_with_500_until_too_late_is_logged_and_the_bot_se
                      + failing["member"]["user"]["id"], module_bot.stderr), "not on stderr"
     statuses = callback_requests(module_fake, failing["id"])
     assert statuses[:3] == [500, 500, 404], statuses
-    assert 200 not in statuses  # later tries are the error handler's, also too late
+    assert ACCEPTED not in statuses  # later tries are the error handler's, also too late
     assert len(re.findall(rf"Webhook ID {failing['id']} .* returned status code 500",
                           module_bot.log)) == 2
     # The user is told, in the channel, since the interaction can no longer be answered.

@@ -7,6 +7,7 @@ It answers the way Discord does wherever discord.py 2.7 looks (checked against i
   ``; charset=utf-8`` and turn every answer into a ``str`` on the client.
 * ``POST /interactions/{id}/{token}/callback?with_response=1`` answers 200 with an
   ``InteractionCallback`` (``interaction`` + ``resource``); a 204 makes ``send_message`` fail.
+  Without ``with_response`` it answers 204 No Content, as Discord does.
 * 429s carry a ``Via`` header: without it discord.py assumes a Cloudflare ban and raises
   instead of retrying.
 * The gateway speaks plain-text JSON frames (discord.py asks for zlib-stream in the query but
@@ -1451,9 +1452,12 @@ class FakeDiscord:
             raise self._reject_callback(inter, _Reject(404, 10062, "Unknown interaction"), body)
         try:
             kind, data = _validate_callback(inter, body, call.files)
-            return await self._answer_callback(inter, kind, data, body, call.files)
+            answer = await self._answer_callback(inter, kind, data, body, call.files)
         except _Reject as err:
             raise self._reject_callback(inter, err, body) from None
+        if call.request.query.get("with_response", "").lower() in ("1", "true"):
+            return answer
+        return web.Response(status=204)  # Discord: the callback's result only when asked for
 
     async def _answer_callback(
         self, inter: InteractionRecord, kind: int, data: Json, body: Json, files: list[_File]
