@@ -158,3 +158,17 @@ async def test_owners_see_misses_with_admin_misses(harness: Harness) -> None:
     refused = await harness.slash(P.slash_interaction("admin", {}, subcommand="misses",
                                                       user=P.user(), dm=True))
     assert all("airline" not in c.text() for c in messages(refused))
+
+
+async def test_a_follow_up_naming_a_group_replaces_the_group_and_keeps_what_happened(
+        store: Store) -> None:
+    # "and the americans?" after "how many venezuelans were detained?" asks how many
+    # Americans were detained: the group is replaced, the verb stays (it shares a concept
+    # with "detainees", but names what happened, not who).
+    memory = ConversationMemory()
+    await answer_text(store, "how many venezuelans were detained?", memory=memory, user="a")
+    await answer_text(store, "and the americans?", memory=memory, user="a")
+    carried = memory.recall("a")
+    assert carried is not None
+    assert "detained" in carried.words and "americans" in carried.words
+    assert "venezuelans" not in carried.words

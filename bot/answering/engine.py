@@ -110,8 +110,8 @@ def _merge(q: Question, last: Question) -> tuple[Question, list[tuple[str, froze
     extra_entities: list[str] = []
     merged = dataclasses.replace(q, kind=kind, entities=q.entities)
     extra = [(w, terms(w)) for w in last.words if w not in q.words]
-    if any(is_group(terms(w)) for w in q.words):
-        extra = [(w, ts) for w, ts in extra if not is_group(ts)]
+    if any(is_group(w) for w in q.words):
+        extra = [(w, ts) for w, ts in extra if not is_group(w)]
     # Carried over at half weight (see Matcher.rank): the new question's own words lead.
     return merged, extra, [e for e in entities if e not in q.entities] + extra_entities
 

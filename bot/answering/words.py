@@ -109,14 +109,20 @@ american americans
 # Who a question counts or asks about: groups of people. In a follow-up ("how many americans
 # were freed?" -> "and the children?") a group the new question names takes the place of the
 # one the previous question named, instead of being asked about alongside it.
-GROUP_TERMS = frozenset("""
-~child ~prisoner ~american ~national ~resident venezuelan salvadoran migrant peopl person
+# The words themselves, not their stems or concepts: "detained" and "deported" share a stem
+# or a concept with "detainees" and "deportees" but name what happened, not who.
+GROUP_WORDS = frozenset("""
+child children kid kids minor minors son sons daughter daughters american americans
+venezuelan venezuelans salvadoran salvadorans prisoner prisoners inmate inmates detainee
+detainees deportee deportees captives national nationals citizen citizens resident residents
+migrant migrants people person persons
 """.split())
 
 
-def is_group(word_terms: frozenset[str]) -> bool:
-    """Whether a word (by its terms) names a group of people."""
-    return not GROUP_TERMS.isdisjoint(word_terms)
+def is_group(word: str) -> bool:
+    """Whether a question's word names a group of people ("children", not "deported")."""
+    return word.lower() in GROUP_WORDS
+
 
 # Everyday words that are never taken for a misspelling of a briefing word ("kind" is not
 # "kid", "much" is not "such"): the commonest English words that are close to another word.
