@@ -804,3 +804,24 @@ async def test_a_warming_that_fails_still_swaps_in_the_new_data(
             assert (await snap.lookup("Bukele")).entity is not None
     finally:
         await store.close()
+
+
+async def test_warming_renders_only_the_story_views_members_asked_through(
+        tmp_data: Path, tmp_path: Path) -> None:
+    # A view is a filtered copy of the name index: warming one per story of a deployment with
+    # a thousand stories would stall the loop for a second on every reload.
+    from bot import router
+    from tests.test_stories import BRIDGE, FLOOD, add_stories
+
+    add_stories(tmp_data, FLOOD, BRIDGE)
+    store = Store(tmp_data, tmp_path / "db.sqlite3")
+    await store.open()
+    try:
+        async with store.snapshot() as snap:
+            assert {s.id for s in snap.stories} >= {FLOOD, BRIDGE}
+            await router.respond(snap.story(FLOOD), router.Intent.timeline, None)
+        await store.reload(force=True, warm=router.warm)
+        async with store.snapshot() as snap:
+            assert set(snap.story_views()) == {FLOOD}
+    finally:
+        await store.close()

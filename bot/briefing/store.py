@@ -229,6 +229,10 @@ class Snapshot(Resolver, DealReader, SourceReader, Leased):
 
     whole: Snapshot | None = None  # the snapshot a story's view was taken from
 
+    def story_views(self) -> dict[str, Snapshot]:
+        """The story views made so far (by `story`), by briefing id; none is made here."""
+        return dict(self._views or {})
+
     def story_info(self, briefing_id: str | None) -> Story | None:
         """The story with this id, or None."""
         return next((s for s in self.stories if s.id == briefing_id), None)
