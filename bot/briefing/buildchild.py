@@ -72,7 +72,12 @@ def main() -> int:
     die_with_parent()
     from . import build  # noqa: F401  (the slow imports once, before the first job)
 
-    jobs, answers = sys.stdin.buffer, sys.stdout.buffer
+    # The frames get a descriptor of their own, and fd 1 becomes stderr: a stray print (a
+    # library's, a debugging line) would otherwise be read as a frame's length and hang the
+    # serving process's reload on an answer that never comes.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    jobs = sys.stdin.buffer
     while (job := read_frame(jobs)) is not None:
         answers.write(frame(run_job(job)))
         answers.flush()

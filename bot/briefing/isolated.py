@@ -130,6 +130,9 @@ class BuildWorker:
                 raise
             if self._proc is not proc:  # closed during the build: it exits now
                 await self._reap(proc)
+                if self._proc is None and self._stderr is not None:
+                    self._stderr.close()
+                    self._stderr = None
         try:
             result = pickle.loads(answer)
         except Exception:  # noqa: BLE001  (a garbled answer is reported as a failed build)
@@ -177,6 +180,10 @@ class BuildWorker:
 
     async def close(self) -> None:
         """End the worker: at once when idle, after its answer when a build is under way."""
+        async with self._starting:  # a worker being started is ended too, not left behind
+            await self._close()
+
+    async def _close(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
