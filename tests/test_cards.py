@@ -295,3 +295,18 @@ def test_the_page_model_still_pages_a_plain_answer() -> None:
     pages = paginate(Answer(title="T", colour=1, intro="x", sections=long))
     assert isinstance(pages, Pages) and len(pages) >= 2 and pages.citations == ()
     assert_valid(pages)
+
+
+def test_related_buttons_that_cannot_fit_leave_no_empty_action_row() -> None:
+    # A name too long for a custom id (100 characters) gets no related button; an action row
+    # with nothing in it would make Discord refuse the whole answer (a 400: no answer at all).
+    from bot.render.pages import Related
+
+    long_name = "Someone With A Very Long Name " * 4
+    pages = paginate(Answer(title="Who", colour=0, intro="An answer.",
+                            related=(Related("Timeline", "timeline", long_name),
+                                     Related("Quotes", "quote", long_name))))
+    pages.version = "a" * 16
+    first = stamp(pages, 0, ask=Ask("who", long_name), owner=2**63, version=pages.version)
+    assert all(row.get("components") for row in first.get("components") or [])
+    assert_valid([first])

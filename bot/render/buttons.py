@@ -192,10 +192,12 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
         rows.append({"type": 1, "components": row})
     if view == CARD and pages.related:
         related = [Ask(r.intent, r.arg, ask.story) for r in pages.related[:5]]
-        rows.append({"type": 1, "components": [
+        buttons = [
             _button(r.label, f"{PREFIX}:{CARD}{OPEN}{mid}1:{_intent(target)}:{target.arg}")
             for r, target in zip(pages.related, related, strict=False)
-            if fits(target, owner, version)]})
+            if fits(target, owner, version)]
+        if buttons:  # Discord refuses an action row without components (a 400: no answer)
+            rows.append({"type": 1, "components": buttons})
     page["components"] = rows
     if not fitting and page.get("embeds"):
         embed = dict(page["embeds"][0])

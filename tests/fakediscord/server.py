@@ -2030,6 +2030,12 @@ def _validate_components(
                         "BASE_TYPE_MAX_LENGTH",
                         "Must be 5 or fewer in length.",
                     )
+                elif kind == 1 and not children:  # Discord: an action row holds 1 to 5
+                    errors.add(
+                        (*p, i, "components"),
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 5 in length.",
+                    )
                 total += walk(children, (*p, i, "components"))
         return total
 
