@@ -94,6 +94,27 @@ async def test_an_unchanged_restart_serves_the_last_database_and_builds_nothing(
     assert builds.count == 0
 
 
+async def test_a_database_another_process_rebuilt_after_the_open_is_swapped_in_by_the_check(
+        tmp_data: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Processes sharing one database: this one opened the old file unchecked, then another
+    # (reloading) renamed a new build over it. The files match the file on disk, but not what
+    # is served: the check swaps it in, without building again.
+    build_database(tmp_data, db_path)
+    with counted_builds(monkeypatch) as builds:
+        store = Store(tmp_data, db_path)
+        await store.open(last_good=True, check_files=False)
+        try:
+            edit(tmp_data, ROLE, NEW_ROLE)
+            build_database(tmp_data, db_path)  # the other process's reload
+            assert "President of El Salvador" in await who_text(store)
+            checked = await store.check_files()
+            assert checked.problems == ()
+            assert "Head of State of El Salvador" in await who_text(store)
+        finally:
+            await store.close()
+    assert builds.count == 0
+
+
 async def test_without_a_last_database_the_start_builds_before_serving(
         tmp_data: Path, db_path: Path) -> None:
     store = Store(tmp_data, db_path)

@@ -337,6 +337,12 @@ class Store:
             current = await asyncio.to_thread(self._reuse_check, False)
             if current is None:  # changed while nobody looked: the reload path swaps
                 return await self.reload(force=True)
+            served = self._current.meta.get("content_hash") if self._current else None
+            if served is not None and current.content_hash != served:
+                # The file on disk is current but is not what is served: another process
+                # sharing the database rebuilt it after this one opened it. Swap it in
+                # (no build: it is already what the files say).
+                return await self.reload(force=False)
             report = current
         except LAST_GOOD_ERRORS as exc:
             report = await asyncio.to_thread(last_good, exc, self.data_dir, self.db_path)
