@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,18 @@ async def who_text(store: Store, name: str = "Bukele") -> str:
     return " ".join(shown_text(page) for page in await answer(store, Intent.who, name))
 
 
+@contextlib.asynccontextmanager
+async def served(tmp_data: Path, db_path: Path) -> AsyncIterator[tuple[Store, BuildReport]]:
+    """A store opened as `serve` opens it (the last database, unchecked), and its report;
+    closed after the block."""
+    store = Store(tmp_data, db_path)
+    report = await store.open(last_good=True, check_files=False)
+    try:
+        yield store, report
+    finally:
+        await store.close()
+
+
 # ---------------------------------------------------------------------------- the store
 
 
@@ -80,17 +92,13 @@ async def test_an_unchanged_restart_serves_the_last_database_and_builds_nothing(
         tmp_data: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build_database(tmp_data, db_path)
     with counted_builds(monkeypatch) as builds:
-        store = Store(tmp_data, db_path)
-        report = await store.open(last_good=True, check_files=False)
-        try:
+        async with served(tmp_data, db_path) as (store, report):
             assert not report.rebuilt and not store.files_checked
             assert "President of El Salvador" in await who_text(store)
             checked = await store.check_files()
             assert not checked.rebuilt and checked.problems == ()
             assert store.files_checked
             assert "President of El Salvador" in await who_text(store)
-        finally:
-            await store.close()
     assert builds.count == 0
 
 
@@ -101,29 +109,21 @@ async def test_a_database_another_process_rebuilt_after_the_open_is_swapped_in_b
     # is served: the check swaps it in, without building again.
     build_database(tmp_data, db_path)
     with counted_builds(monkeypatch) as builds:
-        store = Store(tmp_data, db_path)
-        await store.open(last_good=True, check_files=False)
-        try:
+        async with served(tmp_data, db_path) as (store, _):
             edit(tmp_data, ROLE, NEW_ROLE)
             build_database(tmp_data, db_path)  # the other process's reload
             assert "President of El Salvador" in await who_text(store)
             checked = await store.check_files()
             assert checked.problems == ()
             assert "Head of State of El Salvador" in await who_text(store)
-        finally:
-            await store.close()
     assert builds.count == 0
 
 
 async def test_without_a_last_database_the_start_builds_before_serving(
         tmp_data: Path, db_path: Path) -> None:
-    store = Store(tmp_data, db_path)
-    report = await store.open(last_good=True, check_files=False)
-    try:
+    async with served(tmp_data, db_path) as (store, report):
         assert report.rebuilt and store.files_checked
         assert "President of El Salvador" in await who_text(store)
-    finally:
-        await store.close()
 
 
 async def test_a_database_written_by_other_code_is_not_served_unchecked(
@@ -132,13 +132,9 @@ async def test_a_database_written_by_other_code_is_not_served_unchecked(
     edit(tmp_data, ROLE, NEW_ROLE)
     with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("UPDATE meta SET value = 'an older release' WHERE key = 'builder'")
-    store = Store(tmp_data, db_path)
-    report = await store.open(last_good=True, check_files=False)
-    try:
+    async with served(tmp_data, db_path) as (store, report):
         assert report.rebuilt and store.files_checked  # its rows may not be what we read
         assert "Head of State of El Salvador" in await who_text(store)
-    finally:
-        await store.close()
 
 
 async def test_the_one_shot_open_answers_from_the_files_as_they_are_now(
