@@ -48,13 +48,13 @@ import cogs
 from bot.briefing.loader import content_hash
 from bot.briefing.store import Store
 from bot.discord_app.client import BriefingBot
+from bot.discord_app.send import CALLBACK_PATH
 from bot.settings import Settings
 from tests import payloads as P
 from tests.discord_limits import buttons, shown_text
 from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 Json = dict[str, Any]
-CALLBACK_PATH = "/interactions/{webhook_id}/{webhook_token}/callback"
 
 #: Databases already built in this process, by the content hash of the data they came from.
 #: Building takes ~0.2 s; a harness on unchanged data starts from a copy (the store then finds

@@ -32,6 +32,9 @@ from .message import EPHEMERAL, ReadyEmbed, components_view, is_ephemeral, messa
 
 log = logging.getLogger(__name__)
 
+#: discord.py's route of an interaction's initial response (webhook/async_.py).
+CALLBACK_PATH = "/interactions/{webhook_id}/{webhook_token}/callback"
+
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
 MAX_TEXT_REPLIES = 5  # pages sent as separate messages where buttons cannot re-answer
 def release(interaction: discord.Interaction) -> None:
@@ -87,8 +90,8 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     # discord.py's create_interaction_response asks for the created message back
     # (?with_response=1), which Discord then encodes and the bot decodes, whole, for nothing:
     # without it Discord answers 204 No Content. The same route and rate-limit handling.
-    route = Route("POST", "/interactions/{webhook_id}/{webhook_token}/callback",
-                  webhook_id=interaction.id, webhook_token=interaction.token)
+    route = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
+                  webhook_token=interaction.token)
     await async_context.get().request(
         route, interaction._session, payload=params.payload,
         proxy=state.http.proxy, proxy_auth=state.http.proxy_auth)
