@@ -270,7 +270,8 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
             # recorded as any callback; Discord answers it with 204 No Content.
             await self.create_interaction_response(
                 route.webhook_id, route.webhook_token, session=session,  # type: ignore[arg-type]
-                params=SimpleNamespace(payload=kwargs.get("payload"), multipart=None))
+                params=SimpleNamespace(payload=kwargs.get("payload"),
+                                       multipart=kwargs.get("multipart")))
             return None
         self.harness.record(Call("webhook", f"{route.method} {route.path}",
                                  kwargs.get("payload"), {"unexpected": True}))

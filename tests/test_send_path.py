@@ -3,7 +3,8 @@
 `bot.discord_app.send.respond_with` answers an interaction without building `discord.Embed`
 objects from the rendered dicts or parsing the returned message (see its docstring). What
 Discord receives must not change: for real answers, plain and ephemeral, the callback body is
-compared with the one `interaction.response.send_message(**message_kwargs(page))` sends.
+compared with the one `interaction.response.send_message(**message_kwargs(page))` sends, and
+so are the files of a page with a picture.
 """
 
 from __future__ import annotations
@@ -29,19 +30,20 @@ def interaction(harness: Harness) -> discord.Interaction[Any]:
     return discord.Interaction(data=data, state=harness.state)  # type: ignore[arg-type]
 
 
-# Every command whose first page carries no file (/timeline and /deal carry their picture,
-# and so go through send_message itself: tests/test_pictures_bot.py).
+# Every kind of first page: a card, a miss, a list; /timeline and /deal carry their picture
+# (a multipart body: payload_json and the file).
 @pytest.mark.parametrize("intent, arg", [
     (Intent.who, "Bukele"), (Intent.search, "Alien Enemies"), (Intent.who, "nobody we know of"),
     (Intent.quote, "Bukele"), (Intent.sources, None), (Intent.about, None),
-    (Intent.claims, None),
+    (Intent.claims, None), (Intent.timeline, None), (Intent.deal, None),
 ])
 @pytest.mark.parametrize("ephemeral", [False, True])
 async def test_the_same_callback_body_as_send_message(harness: Harness, intent: Intent,
                                                       arg: str | None, ephemeral: bool) -> None:
     pages = await answer_ask(harness.bot.store, command_ask(intent, arg))
     page = pages[0]
-    assert not attachments(page)
+    pictured = intent in (Intent.timeline, Intent.deal)
+    assert bool(attachments(page)) == pictured
     mark = len(harness.calls)
     ours = interaction(harness)
     await respond_with(ours, page, ephemeral=ephemeral)
@@ -49,6 +51,8 @@ async def test_the_same_callback_body_as_send_message(harness: Harness, intent: 
     await theirs.response.send_message(**message_kwargs(page), ephemeral=ephemeral)
     sent, expected = harness.since(mark)
     assert sent.payload == expected.payload  # type, data: content, embeds, components, flags
+    assert sent.files == expected.files  # the picture's bytes, under its file name
+    assert bool(sent.files) == pictured
     assert sent.body["allowed_mentions"] == {"parse": []}  # nobody is mentioned
     assert ours.response.is_done()  # a followup, not a second response, comes next
 

@@ -56,6 +56,13 @@ def components_view(payload: Payload) -> Any:
     return Components(rows) if rows else None
 
 
+def files_of(payload: Payload) -> list[discord.File]:
+    """The payload's files as discord.py sends them; a discord.File is read once when sent, so
+    a fresh one for every message."""
+    return [discord.File(io.BytesIO(a.data), filename=a["filename"],
+                         description=a["description"] or None) for a in attachments(payload)]
+
+
 def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:
     """discord.py keyword arguments for one rendered page (send, followup or, with `edit`,
     edit).
@@ -71,9 +78,7 @@ def message_kwargs(payload: Payload, *, edit: bool = False) -> dict[str, Any]:
     view = components_view(payload)
     if view is not None or edit:
         kwargs["view"] = view
-    # A discord.File is read once when sent: a fresh one for every message.
-    files = [discord.File(io.BytesIO(a.data), filename=a["filename"],
-                          description=a["description"] or None) for a in attachments(payload)]
+    files = files_of(payload)
     if edit:
         kwargs["attachments"] = files
     elif files:

@@ -22,13 +22,19 @@ from discord.webhook.async_ import async_context, interaction_message_response_p
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
-from bot.render.attachments import attachments
 from bot.render.buttons import Ask, stamp
 from bot.render.pages import Pages, Payload
 from bot.requests import answer_ask, command_ask
 from bot.router import Intent
 
-from .message import EPHEMERAL, ReadyEmbed, components_view, is_ephemeral, message_kwargs
+from .message import (
+    EPHEMERAL,
+    ReadyEmbed,
+    components_view,
+    files_of,
+    is_ephemeral,
+    message_kwargs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +67,16 @@ def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload
 
 async def respond_with(interaction: discord.Interaction, page: Payload, *,
                        ephemeral: bool) -> None:
-    """Answer `interaction` with one page (no files): `response.send_message` with the same
-    request body, less what an answer does not need.
+    """Answer `interaction` with one page and its files: `response.send_message` with the
+    same request body, less what an answer does not need.
 
     discord.py's `send_message` would build a `discord.Embed` from each rendered embed dict
     only to turn it back into that dict, and parse the message Discord returns into a
     `discord.Message` with every button (an `InteractionCallbackResponse` nobody here
     reads; it is not even asked for); for a card with seven buttons that was the larger
-    part of what a `/who` cost over a constant embed. The body is built by discord.py's own
+    part of what a `/who` cost over a constant embed; for a `/timeline`, with its picture,
+    Discord would also send back the whole message with its attachment, for nothing. The
+    body (JSON, or multipart with the page's files) is built by discord.py's own
     `interaction_message_response_params` with the client's allowed mentions (none), and the
     response is marked done, so every later followup, edit or error notice behaves as after
     `send_message`. discord.py is pinned to 2.7.x, whose internals these are
@@ -84,6 +92,7 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
         content=page.get("content") or None,
         embeds=[ReadyEmbed(e) for e in page.get("embeds", [])],  # type: ignore[misc]
         view=MISSING if view is None else view,
+        files=files_of(page) or MISSING,
         flags=discord.MessageFlags._from_value(EPHEMERAL) if ephemeral else MISSING,
         previous_allowed_mentions=state.allowed_mentions,
     )
@@ -92,9 +101,15 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     # without it Discord answers 204 No Content. The same route and rate-limit handling.
     route = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
                   webhook_token=interaction.token)
-    await async_context.get().request(
-        route, interaction._session, payload=params.payload,
-        proxy=state.http.proxy, proxy_auth=state.http.proxy_auth)
+    files = params.files or []  # MISSING without files
+    try:
+        await async_context.get().request(
+            route, interaction._session, payload=params.payload,
+            multipart=params.multipart, files=files,
+            proxy=state.http.proxy, proxy_auth=state.http.proxy_auth)
+    finally:
+        for file in files:
+            file.close()
     response._response_type = InteractionResponseType.channel_message
 
 
@@ -109,8 +124,6 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     hidden = is_ephemeral(first) if ephemeral is None else ephemeral
     if interaction.response.is_done():
         await interaction.followup.send(**message_kwargs(first), ephemeral=hidden, wait=True)
-    elif attachments(first):  # files go as multipart: discord.py's own path
-        await interaction.response.send_message(**message_kwargs(first), ephemeral=hidden)
     else:
         await respond_with(interaction, first, ephemeral=hidden)
     if ask is None:
