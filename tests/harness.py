@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +49,12 @@ from discord.webhook import async_ as webhook_async
 import cogs
 from bot.briefing.loader import content_hash
 from bot.briefing.store import Store
+from bot.discord_app import callback
 from bot.discord_app.client import BriefingBot
-from bot.discord_app.send import CALLBACK_PATH
 from bot.settings import Settings
 from tests import payloads as P
 from tests.discord_limits import buttons, shown_text
+from tests.fakediscord.server import parse_body
 from tests.payloads import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, UPDATE_MESSAGE
 
 Json = dict[str, Any]
@@ -265,17 +268,32 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
                                  {"application_id": application_id, "token": token}))
 
     async def request(self, route: Route, session: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if (route.method, route.path) == ("POST", CALLBACK_PATH) and not kwargs.get("params"):
-            # An interaction callback sent without ?with_response (the send path's answers):
-            # recorded as any callback; Discord answers it with 204 No Content.
-            await self.create_interaction_response(
-                route.webhook_id, route.webhook_token, session=session,  # type: ignore[arg-type]
-                params=SimpleNamespace(payload=kwargs.get("payload"),
-                                       multipart=kwargs.get("multipart")))
-            return None
         self.harness.record(Call("webhook", f"{route.method} {route.path}",
                                  kwargs.get("payload"), {"unexpected": True}))
         raise AssertionError(f"harness: unexpected webhook call {route.method} {route.path}")
+
+    # --- the send path's callbacks (bot/discord_app/callback.py: a body built in one piece) --
+
+    async def post_callback(self, session: Any, url: str, body: callback.Body,
+                            **kwargs: Any) -> None:
+        """Record an interaction callback sent as `callback.post` would send it: the body
+        parsed back (JSON, or multipart as the fake Discord parses it) into what discord.py
+        would have passed its adapter. Discord answers it with 204 No Content."""
+        match = _CALLBACK_URL.search(url)
+        assert match, f"harness: not an interaction callback: {url}"
+        payload, files = parse_body(body.data, body.content_type)
+        multipart = None
+        if body.content_type.startswith("multipart/"):
+            multipart = [{"name": "payload_json", "value": json.dumps(payload)}] + [
+                {"name": f.field, "value": io.BytesIO(f.data), "filename": f.filename}
+                for f in files]
+            payload = None
+        await self.create_interaction_response(
+            int(match["id"]), match["token"], session=session,
+            params=SimpleNamespace(payload=payload, multipart=multipart))
+
+
+_CALLBACK_URL = re.compile(r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback$")
 
 
 def _body(payload: Any, multipart: Any) -> tuple[Any, dict[str, bytes]]:
@@ -398,6 +416,7 @@ class Harness:
     def install_transport(self) -> None:
         """Point interaction callbacks and REST at the recorders (idempotent)."""
         self._context_token = webhook_async.async_context.set(self.adapter)
+        self._callback_token = callback.sender.set(self.adapter.post_callback)
         self.bot.http.request = self._rest  # type: ignore[method-assign]
 
     async def close(self) -> None:
@@ -410,6 +429,8 @@ class Harness:
         finally:
             with contextlib.suppress(ValueError, RuntimeError):
                 webhook_async.async_context.reset(self._context_token)
+            with contextlib.suppress(ValueError, RuntimeError, AttributeError):
+                callback.sender.reset(self._callback_token)
 
     # --- recording ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import discord
 from discord.enums import InteractionResponseType
 from discord.http import Route
 from discord.utils import MISSING
-from discord.webhook.async_ import async_context, interaction_message_response_params
+from discord.webhook.async_ import interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
@@ -27,6 +27,7 @@ from bot.render.pages import Pages, Payload
 from bot.requests import answer_ask, command_ask
 from bot.router import Intent
 
+from . import callback
 from .message import (
     EPHEMERAL,
     ReadyEmbed,
@@ -77,10 +78,10 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     part of what a `/who` cost over a constant embed; for a `/timeline`, with its picture,
     Discord would also send back the whole message with its attachment, for nothing. The
     body (JSON, or multipart with the page's files) is built by discord.py's own
-    `interaction_message_response_params` with the client's allowed mentions (none), and the
-    response is marked done, so every later followup, edit or error notice behaves as after
-    `send_message`. discord.py is pinned to 2.7.x, whose internals these are
-    (tests/test_send_path.py pins the body).
+    `interaction_message_response_params` with the client's allowed mentions (none) and
+    sent by `callback.post`; the response is marked done, so every later followup, edit or
+    error notice behaves as after `send_message`. discord.py is pinned to 2.7.x, whose
+    internals these are (tests/test_send_path.py pins the body).
     """
     response = interaction.response
     if response.is_done():
@@ -98,18 +99,19 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     )
     # discord.py's create_interaction_response asks for the created message back
     # (?with_response=1), which Discord then encodes and the bot decodes, whole, for nothing:
-    # without it Discord answers 204 No Content. The same route and rate-limit handling.
-    route = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
-                  webhook_token=interaction.token)
-    files = params.files or []  # MISSING without files
-    try:
-        await async_context.get().request(
-            route, interaction._session, payload=params.payload,
-            multipart=params.multipart, files=files,
-            proxy=state.http.proxy, proxy_auth=state.http.proxy_auth)
-    finally:
-        for file in files:
-            file.close()
+    # without it Discord answers 204 No Content. The same route and error handling
+    # (bot/discord_app/callback.py, which also builds a body with files in one piece).
+    if params.multipart:
+        body = callback.multipart_body(params.multipart[0]["value"], [
+            callback.Upload(part["name"], part["filename"], part["value"].getvalue())
+            for part in params.multipart[1:]])
+    else:
+        body = callback.json_body(params.payload)
+    url = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
+                webhook_token=interaction.token).url
+    await callback.sender.get()(interaction._session, url, body, proxy=state.http.proxy,
+                                proxy_auth=state.http.proxy_auth,
+                                label=f"interaction {interaction.id} callback")
     response._response_type = InteractionResponseType.channel_message
 
 

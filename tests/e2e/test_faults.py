@@ -138,7 +138,7 @@ async def test_rate_limited_callback_is_retried_and_the_interaction_answered(
     assert body["type"] == CHANNEL_MESSAGE and body["data"]["embeds"]
     assert callback_requests(module_fake, payload["id"]) == [429, ACCEPTED]
     await wait_for_log(module_fake, module_bot,
-                       rf"Webhook ID {payload['id']} is rate limited\. Retrying")
+                       rf"interaction {payload['id']} callback is rate limited; retrying")
 
 
 async def test_one_server_error_on_a_callback_is_retried_and_answered(
@@ -151,14 +151,14 @@ async def test_one_server_error_on_a_callback_is_retried_and_answered(
     assert body["type"] == CHANNEL_MESSAGE
     assert callback_requests(module_fake, payload["id"]) == [500, ACCEPTED]
     await wait_for_log(module_fake, module_bot,
-                       rf"Webhook ID {payload['id']} .* returned status code 500")
+                       rf"interaction {payload['id']} callback returned status code 500")
 
 
 async def test_callback_failing_with_500_until_too_late_is_logged_and_the_bot_serves_on(
         module_fake: FakeDiscord, module_bot: BotProcess) -> None:
     failing = in_guild("about")
-    # discord.py retries a 5xx after 1 s and 3 s more; the third try is past Discord's 3 s
-    # window, where the fake (like Discord) answers 404 Unknown interaction.
+    # The send path (like discord.py) retries a 5xx after 1 s and 3 s more; the third try is
+    # past Discord's 3 s window, where the fake (like Discord) answers 404 Unknown interaction.
     module_fake.fail_next("POST", callback_route(failing["id"]), status=500, times=2)
     assert await module_fake.dispatch("INTERACTION_CREATE", failing) == 1
 
@@ -174,7 +174,7 @@ async def test_callback_failing_with_500_until_too_late_is_logged_and_the_bot_se
     statuses = callback_requests(module_fake, failing["id"])
     assert statuses[:3] == [500, 500, 404], statuses
     assert ACCEPTED not in statuses  # later tries are the error handler's, also too late
-    assert len(re.findall(rf"Webhook ID {failing['id']} .* returned status code 500",
+    assert len(re.findall(rf"interaction {failing['id']} callback returned status code 500",
                           module_bot.log)) == 2
     # The user is told, in the channel, since the interaction can no longer be answered.
     channel = failing["channel_id"]

@@ -130,9 +130,9 @@ async def test_a_429_from_discord_is_waited_out_by_the_proxy_not_the_bot(
 
     assert body["type"] == CHANNEL_MESSAGE
     assert callback_requests(module_fake, payload["id"]) == [429, ACCEPTED], "the fake sent a 429"
-    # What the bot itself got back for that callback (discord.py logs each status at DEBUG,
-    # just after the answer arrives: wait for the line).
-    returned = rf"{re.escape(route)}\S*/callback\S* has returned status code (\d+)"
+    # What the bot itself got back for that callback (bot/discord_app/callback.py logs each
+    # status at DEBUG, just after the answer arrives: wait for the line).
+    returned = rf"interaction {payload['id']} callback returned status code (\d+)"
     await wait_for_log(module_fake, proxied_bot, returned)
     seen = re.findall(returned, proxied_bot.log)
     # One success and never the 429 (204: the answer did not ask for the message back).

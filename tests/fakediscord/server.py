@@ -958,45 +958,8 @@ class FakeDiscord:
         return await self._rest(request, match.group(2))
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[_File]]:
-        """Parse a JSON body, or a multipart one (``payload_json`` + ``files[n]`` parts).
-
-        A multipart body is read whole and cut at its boundaries with bytes.split (C speed):
-        aiohttp's streaming BodyPartReader scans a 60 KB picture in Python, 8 KB at a time,
-        and cost the fake about 1 ms per upload, as much again as the whole rest of an
-        interaction, which on a shared machine slowed the bot's benchmark. Parts are read as
-        aiohttp read them (names, file names, Content-Type, bytes exactly as sent; nested
-        multipart parts skipped); a body that is not well-formed multipart, or whose
-        payload_json is not JSON, is refused with a 400 as Discord refuses it.
-        """
-        content_type = request.headers.get("Content-Type", "")
-        if not content_type.startswith("multipart/"):
-            raw = await request.read()
-            if not raw:
-                return None, []
-            try:
-                return _loads(raw), []
-            except ValueError:
-                return raw.decode("utf-8", "replace"), []
-        boundary = parse_mimetype(content_type).parameters.get("boundary")
-        if not boundary or len(boundary) > 70:  # RFC 2046: 1 to 70 characters
-            raise _bad_body(0, "400: Bad Request")
-        payload: Any = None
-        files: list[_File] = []
-        for headers, data in _multipart_parts(await request.read(), boundary.encode()):
-            part_type = headers.get("Content-Type")
-            if part_type and parse_mimetype(part_type).type == "multipart":
-                continue  # a nested multipart: skipped, as the streaming reader skipped it
-            _, params = _content_disposition(headers.get("Content-Disposition"))
-            name = content_disposition_filename(params, "name")
-            if name == "payload_json":
-                try:
-                    payload = _loads(data)
-                except ValueError:
-                    raise _bad_body(50109, "The request body contains invalid JSON.") from None
-            else:
-                filename = content_disposition_filename(params, "filename")
-                files.append(_File(name or "", filename or "file", part_type, len(data), data))
-        return payload, files
+        """The request's body, parsed by `parse_body`."""
+        return parse_body(await request.read(), request.headers.get("Content-Type", ""))
 
     async def _rest(self, request: web.Request, path: str) -> web.StreamResponse:
         body, files = await self._read_body(request)
@@ -2124,6 +2087,47 @@ def _bad_body(code: int, message: str) -> web.HTTPBadRequest:
         text=json.dumps({"message": message, "code": code}),
         headers={"Content-Type": "application/json"},  # exactly, as json_response sends it
     )
+
+
+def parse_body(raw: bytes, content_type: str) -> tuple[Any, list[_File]]:
+    """Parse a JSON body, or a multipart one (``payload_json`` + ``files[n]`` parts).
+
+    A multipart body is read whole and cut at its boundaries with bytes.split (C speed):
+    aiohttp's streaming BodyPartReader scans a 60 KB picture in Python, 8 KB at a time,
+    and cost the fake about 1 ms per upload, as much again as the whole rest of an
+    interaction, which on a shared machine slowed the bot's benchmark. Parts are read as
+    aiohttp read them (names, file names, Content-Type, bytes exactly as sent; nested
+    multipart parts skipped); a body that is not well-formed multipart, or whose
+    payload_json is not JSON, is refused with a 400 as Discord refuses it. A JSON body that
+    is not JSON comes back as text.
+    """
+    if not content_type.startswith("multipart/"):
+        if not raw:
+            return None, []
+        try:
+            return _loads(raw), []
+        except ValueError:
+            return raw.decode("utf-8", "replace"), []
+    boundary = parse_mimetype(content_type).parameters.get("boundary")
+    if not boundary or len(boundary) > 70:  # RFC 2046: 1 to 70 characters
+        raise _bad_body(0, "400: Bad Request")
+    payload: Any = None
+    files: list[_File] = []
+    for headers, data in _multipart_parts(raw, boundary.encode()):
+        part_type = headers.get("Content-Type")
+        if part_type and parse_mimetype(part_type).type == "multipart":
+            continue  # a nested multipart: skipped, as the streaming reader skipped it
+        _, params = _content_disposition(headers.get("Content-Disposition"))
+        name = content_disposition_filename(params, "name")
+        if name == "payload_json":
+            try:
+                payload = _loads(data)
+            except ValueError:
+                raise _bad_body(50109, "The request body contains invalid JSON.") from None
+        else:
+            filename = content_disposition_filename(params, "filename")
+            files.append(_File(name or "", filename or "file", part_type, len(data), data))
+    return payload, files
 
 
 def _multipart_parts(body: bytes, boundary: bytes) -> list[tuple[CIMultiDict[str], bytes]]:
