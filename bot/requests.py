@@ -25,6 +25,7 @@ from .router import (
     answered,
     clean,
     parse,
+    remembering,
     respond,
     respond_check,
     respond_text,
@@ -150,11 +151,11 @@ def choose_for(snap: Snapshot, ask: Ask, defaults: Defaults = ()) -> Chosen:
 
 
 # A command's answer as `respond_to` hands it out (story named, version marked), per snapshot,
-# beside the router's rendering it was made from: a repeated command (the common case) then
-# costs no copying of its pages. Reused only while the router hands out that same rendering
-# (so `answers_remembered(0)` turns this off too).
-_named: KeptPerVersion[tuple[str, str, str | None, str], tuple[list[Payload], Pages]] = (
-    KeptPerVersion())
+# by the request and the stories chosen where it was asked: a command asked again there (the
+# common case) then costs no choosing of a story, no router lookup and no copying of its
+# pages. Kept only while the router remembers its answers (`answers_remembered(0)` turns
+# this off too, so a profile of a first answer measures all of it).
+_handed: KeptPerVersion[tuple[Ask, tuple[tuple[str, str], ...]], Pages] = KeptPerVersion()
 
 
 async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | None = None,
@@ -170,8 +171,14 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     ValueError for an intent the router does not know (a button of an older build), and
     CheckExpired for a check whose message text is no longer kept.
     """
+    command = ask.intent not in (TYPED, FOLLOWUP, CHECK)
+    where = tuple(defaults)
+    if command and remembering():
+        handed = _handed.get(snap, (ask, where))
+        if handed is not None:
+            return handed, None
     outcome: Outcome | None = None
-    chosen = choose_for(snap, ask, defaults)
+    chosen = choose_for(snap, ask, where)
     view = snap.story(chosen.id)
     if ask.intent == TYPED:
         pages, outcome = await respond_text(view, ask.arg, memory=memory, user=user)
@@ -183,10 +190,6 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
         pages = await respond_check(view, checked_text(ask))
     else:
         pages = await respond(view, Intent(ask.intent), ask.arg)
-        key = (ask.intent, ask.arg, chosen.id, chosen.note)
-        kept = _named.get(snap, key)
-        if kept is not None and kept[0] is pages:  # the same rendering: the same named pages
-            return kept[1], None
     named = name_story(pages, chosen.story, chosen.note)
     if outcome is not None and outcome.conversation:
         again = followup_ask(outcome.conversation)
@@ -194,8 +197,8 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     named.version = data_version(snap)  # the same for every caller: pages live in one snapshot
     # Buttons re-ask within the story; with one story there is nothing to choose between.
     named.story = (chosen.id or "") if len(snap.stories) > 1 else ""
-    if ask.intent not in (TYPED, FOLLOWUP, CHECK):  # a command: looked up above
-        _named.put(snap, (ask.intent, ask.arg, chosen.id, chosen.note), (pages, named))
+    if command and remembering():
+        _handed.put(snap, (ask, where), named)
     return named, outcome
 
 

@@ -81,6 +81,18 @@ def test_mentions_are_dropped_before_routing(typed: str) -> None:
     assert not MENTION.search(request.question)
 
 
+@pytest.mark.parametrize("typed, cleaned", [
+    ("  who   Bukele ", "who Bukele"),  # plain ASCII
+    ("ask <@123456789> about @everyone", "ask about"),  # mentions, in plain ASCII
+    ("who\tBukele\r\n", "who Bukele"),  # ASCII, but not all printable
+    ("Vene\u00adzuela", "Venezuela"),  # a soft hyphen vanishes
+    ("Cafe\u0301 <@&42>", "Caf\u00e9"),  # composed; a role mention dropped
+    ("x" * 600, "x" * 500),  # bounded
+])
+def test_clean_gives_one_printable_spaced_line(typed: str, cleaned: str) -> None:
+    assert clean(typed) == cleaned
+
+
 def test_clean_bounds_and_flattens_what_was_typed() -> None:
     cleaned = clean("who\n\tBukele\x00\u202e" + " pad" * 2000)
     assert cleaned.startswith("who Bukele pad")

@@ -95,6 +95,22 @@ async def test_the_fallback_order(many: Store) -> None:
         ("channel", BUNDLED)])) == TITLES[BRIDGE]
 
 
+async def test_a_command_asked_again_elsewhere_answers_from_that_places_story(
+        many: Store) -> None:
+    # A repeated command is handed its earlier answer: only where the same stories are
+    # chosen, never another channel's.
+    timeline = command_ask(Intent.timeline)
+    for _ in range(2):
+        for story in (BRIDGE, BUNDLED, FLOOD):
+            pages = await answer_ask(many, timeline, defaults=[("channel", story)])
+            assert story_of(pages) == TITLES[story]
+    here = [("channel", BRIDGE)]
+    assert await answer_ask(many, timeline, defaults=here) is \
+        await answer_ask(many, timeline, defaults=list(here))  # no copy made per answer
+    assert story_of(await answer_ask(many, command_ask(Intent.timeline, story=BUNDLED),
+                                     defaults=here)) == TITLES[BUNDLED]
+
+
 async def test_a_removed_default_falls_back_and_says_so(many: Store) -> None:
     pages = await answer_ask(many, command_ask(Intent.who), defaults=[("channel", "gone-story")])
     assert story_of(pages) == TITLES[FLOOD]
