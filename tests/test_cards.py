@@ -263,6 +263,26 @@ async def test_the_buttons_hold_the_request_page_asker_and_version(store: Store,
     assert sources is not None and sources.ask == ask
 
 
+@pytest.mark.parametrize("command", ["who Bukele", "timeline"])
+async def test_each_asker_of_one_answer_gets_buttons_of_their_own(store: Store,
+                                                                 command: str) -> None:
+    # A stamped page is kept per answer: each later asker must still get their own id in
+    # every button, ids of any length, and no asker's message may change another's.
+    ask = COMMANDS[command][0]
+    pages, _ = await answer(store, ask)
+    owners = [1187000000000000123, 99, 1187000000000000456, 2**64 - 1, 0, 99]
+    stamped = [stamp(pages, 0, ask=ask, owner=o, version=pages.version) for o in owners]
+    before = repr(stamped)
+    for owner, page in zip(owners, stamped, strict=True):
+        presses = [decode(b["custom_id"]) for row in page["components"]
+                   for b in row["components"] if "custom_id" in b]
+        assert presses and all(p is not None and p.owner == owner for p in presses)
+        assert "\ue000" not in repr(page)
+    stamp(pages, 0, ask=ask, owner=5, version=pages.version)
+    assert repr(stamped) == before
+    assert stamped[1] == stamped[5] and stamped[1] is not stamped[5]
+
+
 def test_a_long_argument_is_a_digest_recovered_from_the_footer() -> None:
     ask = Ask("search", "x" * 200)
     custom_id = encode(CARD, "n", 2**64 - 1, "abcdef12", 12, ask)

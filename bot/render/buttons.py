@@ -108,7 +108,7 @@ def _intent(ask: Ask) -> str:
     return f"{ask.intent}.{story_token(ask.story)}" if ask.story else ask.intent
 
 
-def fits(ask: Ask, owner: int, version: str) -> bool:
+def fits(ask: Ask, owner: int | str, version: str) -> bool:
     """Whether the argument fits in the custom ids themselves (else the footer carries it).
 
     Decided for the longest page number, so every button of a message agrees.
@@ -155,6 +155,14 @@ def _button(label: str, custom_id: str, *, style: int = 2, disabled: bool = Fals
     return out
 
 
+# A stamped page is kept per answer with a stand-in for its owner's digits, so the next asker
+# costs only a copy of its buttons with their id put in. The stand-in is a private-use
+# character, which clean() turns into a space, so no argument or story holds it; it is as
+# long as the id it stands for, so whether an argument fits is decided the same.
+_OWNER = "\ue000"
+STAMPS_KEPT = 64  # stamped pages kept per answer (page, request, id length, notice...)
+
+
 def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
           view: str = CARD, notice: str = "") -> Payload:
     """Page `index` of `pages` as a message: its buttons (page, Sources, Notes, related)
@@ -162,6 +170,30 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
 
     Returns a new payload; the rendered pages, shared between callers, are not modified.
     """
+    digits = str(owner)
+    key = (index, ask, len(digits), version, view, notice, pages.story, pages.reask)
+    kept = pages.stamped
+    if kept is None:
+        kept = pages.stamped = {}
+    template = kept.get(key)
+    if template is None:
+        if len(kept) >= STAMPS_KEPT:
+            kept.clear()
+        template = kept[key] = _stamp(pages, index, ask=ask, owner=_OWNER * len(digits),
+                                      version=version, view=view, notice=notice)
+    stand_in = _OWNER * len(digits)
+    page = dict(template)
+    page["components"] = [
+        {**row, "components": [
+            {**b, "custom_id": b["custom_id"].replace(stand_in, digits, 1)}
+            if "custom_id" in b else b for b in row["components"]]}
+        for row in template["components"]]
+    return page
+
+
+def _stamp(pages: Pages, index: int, *, ask: Ask, owner: int | str, version: str,
+           view: str, notice: str) -> Payload:
+    """`stamp`, worked out for one owner (or the stand-in for one)."""
     if pages.reask:  # a follow-up re-asks with what it followed
         ask = Ask(pages.reask[0], pages.reask[1], ask.story)
     if pages.story and not ask.story:  # buttons re-ask within the story the answer came from

@@ -102,6 +102,8 @@ class Pages(list[Payload]):
     # What the buttons re-ask, (intent, argument), when it is not what was typed: a follow-up
     # re-asks with the question it followed (bot/requests.py); () = what was asked.
     reask: tuple[str, ...] = ()
+    # Pages as stamped with their buttons, kept by bot/render/buttons.py `stamp`.
+    stamped: dict[Any, Payload] | None = None
 
     def replaced(self, payloads: list[Payload]) -> Pages:
         """Other payloads (e.g. a first page with a picture) for the same answer's buttons."""
