@@ -834,15 +834,18 @@ class FakeDiscord:
         await self.dispatch("GUILD_DELETE", {"id": str(guild_id)})
 
     def clear(self) -> None:
-        """Forget recorded requests, client frames, interactions and messages.
+        """Forget recorded requests, client frames, interactions, messages and their uploads.
 
         For long benchmarks; interactions still in flight then get 404 Unknown interaction.
+        Uploads go with their messages: a benchmark of /timeline would otherwise keep every
+        60 KB strip (hundreds of MB), and each new one would land on fresh pages of memory.
         """
         self.requests.clear()
         self.gateway_received.clear()
         self.interactions.clear()
         self._by_token.clear()
         self.messages.clear()
+        self.uploads.clear()
 
     # ------------------------------------------------------------------ faults
 
