@@ -75,6 +75,19 @@ async def test_a_reader_that_fails_gives_its_lease_back() -> None:
     assert resource.closes == 1
 
 
+async def test_a_lease_holds_only_while_entered_and_only_once() -> None:
+    resource = Resource()
+    taken = resource.lease()
+    assert resource.users == 0, "counted before the reader began"
+    async with taken:
+        assert resource.users == 1
+        with pytest.raises(RuntimeError):  # one lease, one reader
+            async with taken:
+                pass
+        assert resource.users == 1
+    assert resource.users == 0
+
+
 async def test_a_reload_under_a_reader_keeps_its_snapshot_open_until_it_is_done(
         store: Store) -> None:
     async with store.snapshot() as old:

@@ -14,13 +14,12 @@ connection, and its readers' count lives in `Leased`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +36,7 @@ from .build import (
 )
 from .facts import FactIndex
 from .isolated import BuildWorker, build_in_child
-from .lease import Leased
+from .lease import Lease, Leased
 from .names import MAX_CHOICES, Name, NameIndex
 from .readers.deals import DealReader
 from .readers.search import fts_query
@@ -418,11 +417,9 @@ class Store:
         remove_abandoned_builds(self.db_path)
         return None if force else current_build(self.data_dir, self.db_path)
 
-    @contextlib.asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[Snapshot]:
-        """The current snapshot, kept open until the caller is done with it."""
-        async with self.current.lease() as snap:
-            yield snap
+    def snapshot(self) -> Lease[Snapshot]:
+        """The current snapshot, kept open until the caller is done with it (`async with`)."""
+        return self.current.lease()
 
     async def close(self) -> None:
         """Stop serving: close the current snapshot at once (shutdown does not wait)."""

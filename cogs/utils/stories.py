@@ -38,8 +38,10 @@ async def defaults_of(bot: Any, where: discord.Interaction | discord.Message
     settings = settings_of(bot)
     if settings is None:
         return []
-    guild = where.guild.id if where.guild else (getattr(where, "guild_id", None) or None)
-    user = where.user.id if isinstance(where, discord.Interaction) else where.author.id
-    channel = where.channel.id if where.channel else None
+    if isinstance(where, discord.Interaction):  # ids as sent: no cache lookups per answer
+        guild, channel, user = where.guild_id or None, where.channel_id, where.user.id
+    else:
+        guild = where.guild.id if where.guild else None
+        channel, user = where.channel.id, where.author.id
     return list(await settings.defaults_for(channel=channel if guild else None, guild=guild,
                                             user=None if guild else user))
