@@ -13,9 +13,10 @@ R = TypeVar("R", bound="Leased")
 
 
 class Lease(Generic[R]):
-    """One reader's hold on a `Leased` resource: counted when made, released on leaving the
-    `async with`, however it is left. A class rather than an `asynccontextmanager`: every
-    answer takes one, and the generator machinery cost more than the answer's own lookup."""
+    """One reader's hold on a `Leased` resource: counted on entering the `async with`,
+    released on leaving it, however it is left. A class rather than an
+    `asynccontextmanager`: every answer takes one, and the generator machinery cost more
+    than the answer's own lookup."""
 
     __slots__ = ("resource", "_held")
 
