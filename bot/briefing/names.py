@@ -41,6 +41,7 @@ class NameIndex:
         self._sorted = sorted(range(len(names)), key=lambda i: names[i].folded)
         self._sorted_keys = [names[i].folded for i in self._sorted]
         self._folded = [n.folded for n in names]
+        self._lengths = [len(key) for key in self._folded]
         # One string for substring search, so the scan runs in C rather than in a Python loop.
         self._blob = "\n".join(self._folded)
         self._offsets: list[int] = []
@@ -132,16 +133,25 @@ class NameIndex:
 
     def _close_while_typing(self, key: str, limit: int) -> list[Name]:
         """Names with words spelt like the words typed, best first."""
+        # A common word typed right ("minister") is held by hundreds of names, so each step
+        # here is done a whole word's holders at a time in C, not name by name in Python.
+        # Typed words are taken in the order typed (not as a set): ties between names keep the
+        # order they were found in, which must not change from one restart to the next.
         scores: dict[int, float] = {}
-        for typed in {w for w in key.split() if len(w) >= 3}:
+        for typed in dict.fromkeys(w for w in key.split() if len(w) >= 3):
             keys, holders = self._words_by_initial.get(typed[0], ([], []))
             for _, score, position in process.extract(
                 typed, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=TYPING_CUTOFF
             ):
-                for index in holders[position]:
-                    scores[index] = scores.get(index, 0.0) + score
+                found = dict.fromkeys(holders[position], score)
+                for index in found.keys() & scores.keys():  # a name with two such words
+                    found[index] += scores[index]
+                scores.update(found)  # names seen before keep their place
+        # Best score first, then the shorter name, then the one found first: two stable sorts.
+        ranked = sorted(scores, key=self._lengths.__getitem__)
+        ranked.sort(key=scores.__getitem__, reverse=True)
         out: dict[tuple[str, str], Name] = {}
-        for index in sorted(scores, key=lambda i: (-scores[i], len(self._folded[i]))):
+        for index in ranked:
             name = self._names[index]
             out.setdefault((name.briefing_id, name.entity_id), name)
             if len(out) >= limit:
