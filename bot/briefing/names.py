@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ class NameIndex:
         self._sorted = sorted(range(len(names)), key=lambda i: names[i].folded)
         self._sorted_keys = [names[i].folded for i in self._sorted]
         self._folded = [n.folded for n in names]
+        self._lengths = [len(key) for key in self._folded]
         # One string for substring search, so the scan runs in C rather than in a Python loop.
         self._blob = "\n".join(self._folded)
         self._offsets: list[int] = []
@@ -49,24 +51,26 @@ class NameIndex:
             self._offsets.append(at)
             at += len(key) + 1
     @functools.cached_property
-    def _words_by_initial(self) -> dict[str, tuple[list[str], list[list[int]]]]:
+    def _words_by_initial(self) -> dict[str, tuple[list[str], list[tuple[int, ...]]]]:
         """Distinct words of every name by first letter, built on the first typo.
 
         Close spellings while typing are looked for word by word ("bukeel" ~ "bukele"), among
         words with the same first letter: typos rarely hit the first letter, words are short,
         and there are far fewer distinct words than names, so the scan stays cheap. Built
-        lazily because a restart should not wait for it.
+        lazily because a restart should not wait for it. Each word's holders are kept shortest
+        name first (then in index order), the order close spellings are offered in.
         """
         words: dict[str, list[int]] = {}
         for index, key in enumerate(self._folded):
-            for word in set(key.split()):
+            for word in dict.fromkeys(key.split()):  # in order, so the build is the same each time
                 if len(word) >= 3:
                     words.setdefault(word, []).append(index)
-        by_initial: dict[str, tuple[list[str], list[list[int]]]] = {}
+        by_initial: dict[str, tuple[list[str], list[tuple[int, ...]]]] = {}
+        length = self._lengths.__getitem__
         for word, owners in words.items():
             keys, holders = by_initial.setdefault(word[0], ([], []))
             keys.append(word)
-            holders.append(owners)
+            holders.append(tuple(sorted(owners, key=length)))  # stable: index order kept
         return by_initial
 
     def __len__(self) -> int:
@@ -131,17 +135,45 @@ class NameIndex:
         return list(picked.values())
 
     def _close_while_typing(self, key: str, limit: int) -> list[Name]:
-        """Names with words spelt like the words typed, best first."""
-        scores: dict[int, float] = {}
-        for typed in {w for w in key.split() if len(w) >= 3}:
+        """Names with words spelt like the words typed, best first.
+
+        A name scores the sum of the scores of the words found in it; the best score comes
+        first, then the shorter name, then the one found first (word by word in the order
+        typed, each word's holders in index order).
+        """
+        # Typed words in the order typed, not as a set: ties must not change between restarts.
+        hits: list[tuple[float, tuple[int, ...]]] = []
+        for typed in dict.fromkeys(w for w in key.split() if len(w) >= 3):
             keys, holders = self._words_by_initial.get(typed[0], ([], []))
-            for _, score, position in process.extract(
-                typed, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=TYPING_CUTOFF
-            ):
-                for index in holders[position]:
-                    scores[index] = scores.get(index, 0.0) + score
+            hits += [(score, holders[position]) for _, score, position in process.extract(
+                typed, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=TYPING_CUTOFF)]
+        # A word typed right can be held by hundreds of names ("minister"), and only the first
+        # `limit` entities are wanted, so names are not scored one by one. They are grouped,
+        # with set operations, by which of the words found they hold: a group shares one score
+        # and one first word, and its names come in that word's order (shortest first), so
+        # merging the groups' streams yields the names best first, and stops when it has enough.
+        groups: dict[tuple[int, ...], set[int]] = {}  # ranks in `hits` of the words held
+        for rank, (_, owners) in enumerate(hits):
+            new = set(owners)
+            for held in list(groups):
+                group = groups[held]
+                both = group & new
+                if both:
+                    new -= both
+                    group -= both
+                    if not group:
+                        del groups[held]
+                    groups[(*held, rank)] = both
+            if new:
+                groups[(rank,)] = new
+        streams = []
+        for held, group in groups.items():
+            total = 0.0
+            for rank in held:  # summed in the order found
+                total += hits[rank][0]
+            streams.append(_in_order(hits[held[0]][1], group, -total, held[0], self._lengths))
         out: dict[tuple[str, str], Name] = {}
-        for index in sorted(scores, key=lambda i: (-scores[i], len(self._folded[i]))):
+        for *_, index in heapq.merge(*streams):
             name = self._names[index]
             out.setdefault((name.briefing_id, name.entity_id), name)
             if len(out) >= limit:
@@ -155,3 +187,11 @@ class NameIndex:
             return None
         hit = process.extractOne(key, self._folded, scorer=fuzz.ratio, score_cutoff=cutoff)
         return self._names[hit[2]] if hit else None
+
+
+def _in_order(owners: tuple[int, ...], group: set[int], negated: float, first: int,
+              lengths: list[int]) -> Iterator[tuple[float, int, int, int]]:
+    """The sort keys of the names of `group`, in the order of `owners` (shortest first)."""
+    for index in owners:
+        if index in group:
+            yield negated, lengths[index], first, index
