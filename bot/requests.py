@@ -24,6 +24,7 @@ from .router import (
     Outcome,
     answered,
     clean,
+    mark_asked,
     parse,
     remembering,
     respond,
@@ -155,7 +156,10 @@ def choose_for(snap: Snapshot, ask: Ask, defaults: Defaults = ()) -> Chosen:
 # common case) then costs no choosing of a story, no router lookup and no copying of its
 # pages. Kept only while the router remembers its answers (`answers_remembered(0)` turns
 # this off too, so a profile of a first answer measures all of it).
-_handed: KeptPerVersion[tuple[Ask, tuple[tuple[str, str], ...]], Pages] = KeptPerVersion()
+# Beside the pages: the story view and intent they were answered through, so a hit still
+# counts as asked for `router.warm` (which renders the commands asked lately at a reload).
+_handed: KeptPerVersion[tuple[Ask, tuple[tuple[str, str], ...]],
+                        tuple[Pages, str | None, Intent]] = KeptPerVersion()
 
 
 async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | None = None,
@@ -176,7 +180,9 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     if command and remembering():
         handed = _handed.get(snap, (ask, where))
         if handed is not None:
-            return handed, None
+            named, story, intent = handed
+            mark_asked(snap.story(story), intent, ask.arg)
+            return named, None
     outcome: Outcome | None = None
     chosen = choose_for(snap, ask, where)
     view = snap.story(chosen.id)
@@ -198,7 +204,7 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     # Buttons re-ask within the story; with one story there is nothing to choose between.
     named.story = (chosen.id or "") if len(snap.stories) > 1 else ""
     if command and remembering():
-        _handed.put(snap, (ask, where), named)
+        _handed.put(snap, (ask, where), (named, chosen.id, Intent(ask.intent)))
     return named, outcome
 
 

@@ -307,6 +307,12 @@ async def warm(old: Snapshot, new: Snapshot, limit: int = WARM_ANSWERS) -> int:
     return rendered
 
 
+def mark_asked(snap: Snapshot, intent: Intent, arg: str | None = None) -> None:
+    """Count a command answered from a memo further up (bot/requests.py `respond_to`) as
+    asked again here, so that `warm` still renders the most asked commands at a reload."""
+    _answers.get(snap, (intent, clean(arg or ""), ""))
+
+
 def remembering() -> bool:
     """Whether answers are remembered (not within `answers_remembered(0)`)."""
     return _answers.limit > 0

@@ -788,6 +788,37 @@ async def test_a_reload_warms_the_new_data_with_the_commands_asked_lately(
         await store.close()
 
 
+async def test_the_command_asked_most_is_warmed_however_it_was_answered(
+        tmp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A repeated command is answered from a memo above the router (requests.respond_to);
+    # it must still count as asked lately, or the hottest command renders cold at a reload.
+    from bot import router
+    from bot.requests import answer_ask, command_ask
+    store = Store(tmp_data, tmp_path / "db.sqlite3")
+    await store.open()
+    try:
+        who = command_ask(router.Intent.who, "Bukele")
+        await answer_ask(store, who)
+        for n in range(router.WARM_ANSWERS + 8):  # one-off searches, asked after it
+            await answer_ask(store, command_ask(router.Intent.search, f"query {n}"))
+        for _ in range(5):
+            await answer_ask(store, who)
+        await store.reload(force=True, warm=router.warm)
+
+        renders: list[object] = []
+        real = router._respond
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            renders.append(args)
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(router, "_respond", counted)
+        await answer_ask(store, who)
+        assert renders == [], "the most asked command was not warmed"
+    finally:
+        await store.close()
+
+
 async def test_a_warming_that_fails_still_swaps_in_the_new_data(
         tmp_data: Path, tmp_path: Path) -> None:
     store = Store(tmp_data, tmp_path / "db.sqlite3")
