@@ -9,6 +9,8 @@ is a real aiohttp server on 127.0.0.1 that answers as scripted.
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -111,11 +113,29 @@ async def post(url: str, body: callback.Body) -> None:
         await callback.post(session, url, body)
 
 
+def read_by_email(data: bytes, content_type: str) -> dict[str, Any]:
+    """A multipart body as the standard library's MIME parser reads it (a reader independent
+    of the fake Discord's): field name to text, or to (file name, bytes)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + data)
+    assert message.is_multipart() and not message.defects, message.defects
+    out: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        filename = part.get_filename()
+        out[str(name)] = (filename, payload) if filename is not None else payload.decode()
+    return out
+
+
 async def test_the_body_arrives_as_built(server: Any) -> None:
     url, _, seen = server
-    body = callback.multipart_body('{"type": 4}', [callback.Upload("files[0]", "t.png", PNG)])
+    body = callback.multipart_body('{"type": 4, "data": {"content": "Zoë"}}', [
+        callback.Upload("files[0]", "strip-1.png", PNG), callback.Upload("files[1]", "e", b"")])
     await post(url, body)
     assert seen == [(body.data, body.content_type)]
+    assert read_by_email(*seen[0]) == {"payload_json": '{"type": 4, "data": {"content": "Zoë"}}',
+                                       "files[0]": ("strip-1.png", PNG), "files[1]": ("e", b"")}
     await post(url, callback.json_body(PAYLOAD))
     assert parse_body(*seen[1]) == (PAYLOAD, [])
 

@@ -10,7 +10,9 @@ aiohttp whole. A JSON answer goes as the bytes orjson encodes.
 
 `post` is discord.py's webhook request loop (discord/webhook/async_.py
 `AsyncWebhookAdapter.request`, 2.7) for this one route: retried on 429 from Discord (not
-from Cloudflare), on 5xx and on a reset connection; the same exceptions otherwise. No
+from Cloudflare), on 5xx, and on the connection resets discord.py retries (errno 54 and
+10054, macOS's and Windows's; a reset on Linux is raised, as there); the same exceptions
+otherwise. No
 per-bucket lock: an interaction's callback is sent once, and its followups use another
 bucket. Who sends is `sender`, a context variable as discord.py's own adapter is, so the
 test harness records the bodies here instead of sending them.
@@ -128,7 +130,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: Body, *,
                     raise discord.NotFound(response, data)
                 raise discord.HTTPException(response, data)
         except OSError as e:
-            if attempt < ATTEMPTS - 1 and e.errno in (54, 10054):  # connection reset
+            if attempt < ATTEMPTS - 1 and e.errno in (54, 10054):  # as discord.py
                 await asyncio.sleep(1 + attempt * 2)
                 continue
             raise
