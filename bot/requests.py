@@ -162,6 +162,32 @@ _handed: KeptPerVersion[tuple[Ask, tuple[tuple[str, str], ...]],
                         tuple[Pages, str | None, Intent]] = KeptPerVersion()
 
 
+def _remembered(snap: Snapshot, ask: Ask, where: tuple[tuple[str, str], ...]) -> Pages | None:
+    """The pages `respond_to` handed out for the command `ask` where `where` chose, if kept
+    (and marked asked again, for warming)."""
+    if not remembering():
+        return None
+    handed = _handed.get(snap, (ask, where))
+    if handed is None:
+        return None
+    named, story, intent = handed
+    mark_asked(snap.story(story), intent, ask.arg)
+    return named
+
+
+def remembered(store: Store, ask: Ask, defaults: Defaults = ()) -> Pages | None:
+    """A slash command's answer from the store's current snapshot when it was given before
+    where the same stories are chosen (the common case), else None: found at once, with no
+    lease and no await, since nothing is read from the snapshot. Then `answer_ask`."""
+    if ask.intent in (TYPED, FOLLOWUP, CHECK):
+        return None
+    try:
+        snap = store.current
+    except RuntimeError:  # closed: answer_ask says so
+        return None
+    return _remembered(snap, ask, tuple(defaults))
+
+
 async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | None = None,
                      user: Hashable | None = None, defaults: Defaults = ()
                      ) -> tuple[Pages, Outcome | None]:
@@ -177,12 +203,9 @@ async def respond_to(snap: Snapshot, ask: Ask, *, memory: ConversationMemory | N
     """
     command = ask.intent not in (TYPED, FOLLOWUP, CHECK)
     where = tuple(defaults)
-    if command and remembering():
-        handed = _handed.get(snap, (ask, where))
-        if handed is not None:
-            named, story, intent = handed
-            mark_asked(snap.story(story), intent, ask.arg)
-            return named, None
+    kept = _remembered(snap, ask, where) if command else None
+    if kept is not None:
+        return kept, None
     outcome: Outcome | None = None
     chosen = choose_for(snap, ask, where)
     view = snap.story(chosen.id)

@@ -20,7 +20,7 @@ import pytest_asyncio
 from bot.briefing.store import Store
 from bot.changes import record_changes
 from bot.render.buttons import TYPED, Ask, decode, stamp
-from bot.requests import answer_ask, command_ask, typed_ask
+from bot.requests import answer_ask, command_ask, remembered, typed_ask
 from bot.router import Intent
 from bot.settings_store import MIGRATIONS, SQLiteSettings
 from tests.briefing_data import REPO
@@ -109,6 +109,22 @@ async def test_a_command_asked_again_elsewhere_answers_from_that_places_story(
         await answer_ask(many, timeline, defaults=list(here))  # no copy made per answer
     assert story_of(await answer_ask(many, command_ask(Intent.timeline, story=BUNDLED),
                                      defaults=here)) == TITLES[BUNDLED]
+
+
+async def test_a_command_given_before_is_found_at_once_only_where_and_when_given(
+        many: Store) -> None:
+    # What the send path answers with no lease and no await: only the same command, where
+    # the same stories are chosen, on the data it was given from.
+    timeline, here = command_ask(Intent.timeline), [("channel", BRIDGE)]
+    assert remembered(many, timeline, here) is None
+    pages = await answer_ask(many, timeline, defaults=here)
+    assert remembered(many, timeline, here) is pages
+    assert remembered(many, timeline, [("channel", BUNDLED)]) is None
+    assert remembered(many, command_ask(Intent.timeline, story=BUNDLED), here) is None
+    await answer_ask(many, typed_ask("what happened?"), defaults=here)
+    assert remembered(many, typed_ask("what happened?"), here) is None  # questions: never
+    await many.reload(force=True)
+    assert remembered(many, timeline, here) is None  # new data: answered afresh
 
 
 async def test_a_removed_default_falls_back_and_says_so(many: Store) -> None:

@@ -24,7 +24,7 @@ from bot.briefing.store import Store
 from bot.render.answers import message_answer
 from bot.render.buttons import Ask, stamp
 from bot.render.pages import Pages, Payload
-from bot.requests import answer_ask, command_ask
+from bot.requests import answer_ask, command_ask, remembered
 from bot.router import Intent
 
 from . import callback
@@ -164,6 +164,10 @@ async def answer_command(interaction: discord.Interaction, store: Store, intent:
     """Answer a slash command: the router's answer from the store, through the send path,
     from `story` if given, else as the `defaults` of where it was asked choose."""
     ask = command_ask(intent, arg, story)
+    pages = remembered(store, ask, defaults)
+    if pages is not None:  # given before: sent at once, with nothing to defer
+        await send_pages(interaction, pages, ask=ask)
+        return
     await answer_interaction(interaction, lambda: answer_ask(store, ask, defaults=defaults),
                              ask=ask)
 
