@@ -513,3 +513,59 @@ async def test_a_malformed_multipart_body_is_refused_with_a_400(
     status, error = await _post_raw(fake, body, content_type)
     assert (status, error["code"]) == (400, code)
     assert len(fake.messages) == sent  # nothing half-applied
+
+
+# --------------------------------------------------------------------------- message limits
+
+
+def _button(**extra: Any) -> dict[str, Any]:
+    return {"type": 2, "style": 2, "label": "ok", "custom_id": "a", **extra}
+
+
+def _embed(**extra: Any) -> dict[str, Any]:
+    return {"title": "t", "description": "d", "fields": [{"name": "n", "value": "v"}], **extra}
+
+
+@pytest.mark.parametrize("data, where, code", [
+    ({"embeds": [_embed(title="x" * 257)]}, ["embeds", "0", "title"], "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [_embed(footer={"text": "x" * 2049})]}, ["embeds", "0", "footer", "text"],
+     "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [_embed(fields=[{"name": "", "value": "v"}])]},
+     ["embeds", "0", "fields", "0", "name"], "BASE_TYPE_MIN_LENGTH"),
+    ({"embeds": [_embed(fields=[{"name": "n", "value": "x" * 1025}])]},
+     ["embeds", "0", "fields", "0", "value"], "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [_embed(description="x" * 4000), _embed(description="x" * 2000)]}, ["embeds"],
+     "MAX_EMBED_SIZE_EXCEEDED"),  # each within its own limit, 6,000 over the message
+    ({"components": [{"type": 1, "components": [_button(custom_id="x" * 101)]}]},
+     ["components", "0", "components", "0", "custom_id"], "BASE_TYPE_MAX_LENGTH"),
+    ({"components": [{"type": 1, "components": [_button(custom_id="")]}]},
+     ["components", "0", "components", "0", "custom_id"], "BASE_TYPE_MIN_LENGTH"),
+    ({"components": [{"type": 1, "components": [_button(label="x" * 81)]}]},
+     ["components", "0", "components", "0", "label"], "BASE_TYPE_MAX_LENGTH"),
+    ({"components": [{"type": 1, "components": [_button(custom_id=str(i)) for i in range(6)]}]},
+     ["components", "0", "components"], "BASE_TYPE_MAX_LENGTH"),
+    ({"components": [{"type": 1, "components": [_button(), _button()]}]}, ["components"],
+     "COMPONENT_CUSTOM_ID_DUPLICATED"),
+])
+def test_a_message_over_discords_limits_is_refused_where_it_is_over(
+        data: dict[str, Any], where: list[str], code: str) -> None:
+    from tests.fakediscord.server import _Errors, _Reject, _validate_message
+
+    _validate_message({"content": "ok", **_embeds_ok()}, [], _Errors(), ("data",),
+                      require_content=True)  # the same shapes within the limits pass
+    with pytest.raises(_Reject) as refused:
+        _validate_message({"content": "ok", **data}, [], _Errors(), ("data",),
+                          require_content=True)
+    assert (refused.value.status, refused.value.code) == (400, 50035)
+    node = refused.value.errors or {}
+    for part in ["data", *where]:
+        node = node[part]
+    assert [e["code"] for e in node["_errors"]] == [code]
+
+
+def _embeds_ok() -> dict[str, Any]:
+    return {"embeds": [_embed(title="x" * 256, footer={"text": "x" * 2048},
+                              fields=[{"name": "x" * 256, "value": "x" * 1024}])],
+            "components": [{"type": 1, "components": [
+                _button(custom_id=str(i) * (100 if i == 0 else 1), label="x" * 80)
+                for i in range(5)]}]}

@@ -1965,16 +1965,17 @@ def _validate_components(
                 continue
             total += 1
             # Paths are built only for an error: most messages have none, and this runs for
-            # every button of every message.
+            # every button of every message (so the length checks are written out: a call per
+            # field was most of what a card's buttons cost the fake).
             if "custom_id" in c:
                 custom_id = c["custom_id"]
-                if _out_of(custom_id, 100, 1):
+                if isinstance(custom_id, str) and not 1 <= len(custom_id) <= 100:
                     errors.max_len((*p, i, "custom_id"), custom_id, 100, 1)
                 custom_ids.append(str(custom_id))
             kind = c.get("type")
             if kind == 2:
                 label = c.get("label")
-                if _out_of(label, 80):
+                if isinstance(label, str) and len(label) > 80:
                     errors.max_len((*p, i, "label"), label, 80)
                 style = c.get("style")
                 if (
@@ -2027,11 +2028,6 @@ def _validate_components(
 _EMBED_TEXTS = (("title",), ("description",), ("footer", "text"), ("author", "name"))
 
 
-def _out_of(value: Any, limit: int, minimum: int = 0) -> bool:
-    """Whether `_Errors.max_len` would flag `value` (a string outside its length bounds)."""
-    return isinstance(value, str) and not minimum <= len(value) <= limit
-
-
 def _validate_embeds(errors: _Errors, path: tuple[str | int, ...], embeds: Any) -> None:
     if not embeds:
         return
@@ -2049,20 +2045,24 @@ def _validate_embeds(errors: _Errors, path: tuple[str | int, ...], embeds: Any) 
         # The 6,000 limit counts these texts across all embeds of the message.
         texts = [e.get("title"), e.get("description"), footer.get("text"), author.get("name")]
         for text, where, limit in zip(texts, _EMBED_TEXTS, (256, 4096, 2048, 256), strict=True):
-            if _out_of(text, limit):  # the path only for an error, as in walk() above
-                errors.max_len((*path, i, *where), text, limit)
+            if isinstance(text, str):  # the path only for an error, as in walk() below
+                total += len(text)
+                if len(text) > limit:
+                    errors.max_len((*path, i, *where), text, limit)
         fields = e.get("fields") or []
         if len(fields) > 25:
             errors.add((*path, i, "fields"), "BASE_TYPE_MAX_LENGTH",
                        "Must be 25 or fewer in length.")
         for j, f in enumerate(fields):
             name, value = f.get("name"), f.get("value")
-            if _out_of(name, 256, 1):
-                errors.max_len((*path, i, "fields", j, "name"), name, 256, 1)
-            if _out_of(value, 1024, 1):
-                errors.max_len((*path, i, "fields", j, "value"), value, 1024, 1)
-            texts += [name, value]
-        total += sum(len(t) for t in texts if isinstance(t, str))
+            if isinstance(name, str):
+                total += len(name)
+                if not 1 <= len(name) <= 256:
+                    errors.max_len((*path, i, "fields", j, "name"), name, 256, 1)
+            if isinstance(value, str):
+                total += len(value)
+                if not 1 <= len(value) <= 1024:
+                    errors.max_len((*path, i, "fields", j, "value"), value, 1024, 1)
     if total > 6000:
         errors.add(path, "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
 
