@@ -15,7 +15,7 @@ import discord
 import pytest
 
 from bot.discord_app.message import message_kwargs
-from bot.discord_app.send import respond_with
+from bot.discord_app.send import first_page, respond_with, send_pages
 from bot.render.attachments import attachments
 from bot.requests import answer_ask, command_ask
 from bot.router import Intent
@@ -23,9 +23,10 @@ from tests import payloads as P
 from tests.harness import Harness
 
 
-def interaction(harness: Harness) -> discord.Interaction[Any]:
+def interaction(harness: Harness, user: int | None = None) -> discord.Interaction[Any]:
     """A fresh, unanswered slash-command interaction known to the recording adapter."""
-    data = P.slash_interaction("who", {"name": "Bukele"})
+    data = P.slash_interaction("who", {"name": "Bukele"},
+                               user=None if user is None else P.user(id=user))
     harness.sent_interactions[int(data["id"])] = data
     return discord.Interaction(data=data, state=harness.state)  # type: ignore[arg-type]
 
@@ -63,3 +64,26 @@ async def test_a_second_response_is_refused(harness: Harness) -> None:
     await respond_with(ours, pages[0], ephemeral=False)
     with pytest.raises(discord.InteractionResponded):
         await respond_with(ours, pages[0], ephemeral=False)
+
+
+@pytest.mark.parametrize("intent, arg", [
+    (Intent.who, "Bukele"), (Intent.search, "Alien Enemies"), (Intent.timeline, None),
+    (Intent.search, "Alien Enemies Act " * 5),  # too long for the ids: in the footer
+])
+@pytest.mark.parametrize("ephemeral", [False, True])
+async def test_a_repeated_answer_sends_each_asker_the_body_of_their_own_message(
+        harness: Harness, intent: Intent, arg: str | None, ephemeral: bool) -> None:
+    # send_pages keeps a first page's encoded body and puts each asker's id into it: what
+    # goes out must be what stamping that asker's page and sending it would send.
+    ask = command_ask(intent, arg)
+    pages = await answer_ask(harness.bot.store, ask)
+    for user in (1187000000000000123, 99, 1187000000000000456, 99):
+        mark = len(harness.calls)
+        await send_pages(interaction(harness, user), pages, ephemeral=ephemeral, ask=ask)
+        expected = interaction(harness, user)
+        await respond_with(expected, first_page(pages, ask, user), ephemeral=ephemeral)
+        sent, theirs = harness.since(mark)
+        assert sent.payload == theirs.payload and sent.files == theirs.files
+        ids = [b["custom_id"] for row in sent.payload["data"].get("components", [])
+               for b in row["components"] if "custom_id" in b]
+        assert ids and all(f":{user}:" in i for i in ids)

@@ -22,8 +22,9 @@ from discord.webhook.async_ import interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
-from bot.render.buttons import Ask, stamp
-from bot.render.pages import Pages, Payload
+from bot.render.attachments import attachments
+from bot.render.buttons import Ask, stamp, stamped_for
+from bot.render.pages import Pages, Payload, memo_of
 from bot.requests import answer_ask, command_ask, remembered
 from bot.router import Intent
 
@@ -83,10 +84,14 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     error notice behaves as after `send_message`. discord.py is pinned to 2.7.x, whose
     internals these are (tests/test_send_path.py pins the body).
     """
-    response = interaction.response
-    if response.is_done():
+    if interaction.response.is_done():
         raise discord.InteractionResponded(interaction)
-    state = interaction._state
+    await _post_callback(interaction, _callback_body(interaction, page, ephemeral))
+
+
+def _callback_body(interaction: discord.Interaction, page: Payload,
+                   ephemeral: bool) -> callback.Body:
+    """The first response's body for `page`, as discord.py's send_message would build it."""
     view = components_view(page)
     params = interaction_message_response_params(
         type=InteractionResponseType.channel_message.value,
@@ -95,24 +100,56 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
         view=MISSING if view is None else view,
         files=files_of(page) or MISSING,
         flags=discord.MessageFlags._from_value(EPHEMERAL) if ephemeral else MISSING,
-        previous_allowed_mentions=state.allowed_mentions,
+        previous_allowed_mentions=interaction._state.allowed_mentions,
     )
+    if params.multipart:
+        return callback.multipart_body(params.multipart[0]["value"], [
+            callback.Upload(part["name"], part["filename"], part["value"].getvalue())
+            for part in params.multipart[1:]])
+    return callback.json_body(params.payload)
+
+
+async def _post_callback(interaction: discord.Interaction, body: callback.Body) -> None:
+    """Send the first response and mark it done."""
     # discord.py's create_interaction_response asks for the created message back
     # (?with_response=1), which Discord then encodes and the bot decodes, whole, for nothing:
     # without it Discord answers 204 No Content. The same route and error handling
     # (bot/discord_app/callback.py, which also builds a body with files in one piece).
-    if params.multipart:
-        body = callback.multipart_body(params.multipart[0]["value"], [
-            callback.Upload(part["name"], part["filename"], part["value"].getvalue())
-            for part in params.multipart[1:]])
-    else:
-        body = callback.json_body(params.payload)
+    state = interaction._state
     url = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
                 webhook_token=interaction.token).url
     await callback.sender.get()(interaction._session, url, body, proxy=state.http.proxy,
                                 proxy_auth=state.http.proxy_auth,
                                 label=f"interaction {interaction.id} callback")
-    response._response_type = InteractionResponseType.channel_message
+    interaction.response._response_type = InteractionResponseType.channel_message
+
+
+def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
+                hidden: bool) -> callback.Body | None:
+    """The first page's JSON body for this asker, from the one kept with the answer.
+
+    The body is encoded once per answer, asker-id length and visibility, with the stand-in
+    for the asker's id (bot/render/buttons.py `stamped_for`) that each asker's id replaces in
+    the bytes: a repeated answer is then neither stamped, nor built into discord.py's
+    parameters, nor encoded again. None (kept as such): a page with files, or a stand-in
+    found elsewhere than in its custom ids (which a briefing's text could in principle hold).
+    """
+    digits = str(interaction.user.id)
+    kept = memo_of(pages)
+    key = ("body", ask, len(digits), hidden)
+    if key not in kept:
+        page, stand_in = stamped_for(pages, 0, ask=ask, digits=len(digits),
+                                     version=pages.version)
+        body = None if attachments(page) else _callback_body(interaction, page, hidden)
+        mark = stand_in.encode()
+        ids = sum(stand_in in b.get("custom_id", "") for row in page.get("components") or ()
+                  for b in row.get("components", ()))
+        kept[key] = (body.data, mark) if body and body.data.count(mark) == ids else None
+    found = kept[key]
+    if found is None:
+        return None
+    data, mark = found
+    return callback.Body(data.replace(mark, digits.encode()), "application/json")
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
@@ -122,12 +159,19 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     With `ask`, the buttons re-ask it when pressed (nothing is kept per message). Without
     (owners' operations), a longer answer's other pages follow as messages of their own.
     """
-    first = first_page(pages, ask, interaction.user.id)
-    hidden = is_ephemeral(first) if ephemeral is None else ephemeral
-    if interaction.response.is_done():
-        await interaction.followup.send(**message_kwargs(first), ephemeral=hidden, wait=True)
+    hidden = is_ephemeral(pages[0]) if ephemeral is None else ephemeral
+    body = None
+    if ask is not None and isinstance(pages, Pages) and not interaction.response.is_done():
+        body = _first_body(interaction, pages, ask, hidden)
+    if body is not None:
+        await _post_callback(interaction, body)
     else:
-        await respond_with(interaction, first, ephemeral=hidden)
+        first = first_page(pages, ask, interaction.user.id)
+        if interaction.response.is_done():
+            await interaction.followup.send(**message_kwargs(first), ephemeral=hidden,
+                                            wait=True)
+        else:
+            await respond_with(interaction, first, ephemeral=hidden)
     if ask is None:
         for page in pages[1:MAX_TEXT_REPLIES]:
             await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)

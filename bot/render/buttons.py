@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .pages import EMBED_TOTAL, FOOTER, Pages, Payload, clip, embed_size
+from .pages import EMBED_TOTAL, FOOTER, Pages, Payload, clip, embed_size, memo_of
 
 PREFIX = "bb1"
 CUSTOM_ID = 100  # Discord's limit
@@ -160,7 +160,6 @@ def _button(label: str, custom_id: str, *, style: int = 2, disabled: bool = Fals
 # character, which clean() turns into a space, so no argument or story holds it; it is as
 # long as the id it stands for, so whether an argument fits is decided the same.
 _OWNER = "\ue000"
-STAMPS_KEPT = 64  # stamped pages kept per answer (page, request, id length, notice...)
 
 
 def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
@@ -171,17 +170,8 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
     Returns a new payload; the rendered pages, shared between callers, are not modified.
     """
     digits = str(owner)
-    key = (index, ask, len(digits), version, view, notice, pages.story, pages.reask)
-    kept = pages.stamped
-    if kept is None:
-        kept = pages.stamped = {}
-    template = kept.get(key)
-    if template is None:
-        if len(kept) >= STAMPS_KEPT:
-            kept.clear()
-        template = kept[key] = _stamp(pages, index, ask=ask, owner=_OWNER * len(digits),
-                                      version=version, view=view, notice=notice)
-    stand_in = _OWNER * len(digits)
+    template, stand_in = stamped_for(pages, index, ask=ask, digits=len(digits),
+                                     version=version, view=view, notice=notice)
     page = dict(template)
     page["components"] = [
         {**row, "components": [
@@ -189,6 +179,20 @@ def stamp(pages: Pages, index: int, *, ask: Ask, owner: int, version: str,
             if "custom_id" in b else b for b in row["components"]]}
         for row in template["components"]]
     return page
+
+
+def stamped_for(pages: Pages, index: int, *, ask: Ask, digits: int, version: str,
+                view: str = CARD, notice: str = "") -> tuple[Payload, str]:
+    """`stamp`'s page for any asker whose id has `digits` digits, kept per answer, and the
+    stand-in its custom ids hold for that id (each asker's id replaces it). Shared: callers
+    must not modify the page."""
+    key = ("stamp", index, ask, digits, version, view, notice, pages.story, pages.reask)
+    kept = memo_of(pages)
+    template = kept.get(key)
+    if template is None:
+        template = kept[key] = _stamp(pages, index, ask=ask, owner=_OWNER * digits,
+                                      version=version, view=view, notice=notice)
+    return template, _OWNER * digits
 
 
 def _stamp(pages: Pages, index: int, *, ask: Ask, owner: int | str, version: str,

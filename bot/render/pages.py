@@ -87,6 +87,20 @@ class Answer:
     related: tuple[Related, ...] = ()
 
 
+MEMO_KEPT = 64  # things kept per answer (see Pages.memo)
+
+
+def memo_of(pages: Pages) -> dict[tuple[Any, ...], Any]:
+    """The answer's memo, emptied when it holds MEMO_KEPT things (a rare answer asked in
+    many ways); what is in it must not be modified."""
+    memo = pages.memo
+    if memo is None:
+        memo = pages.memo = {}
+    elif len(memo) >= MEMO_KEPT:
+        memo.clear()
+    return memo
+
+
 class Pages(list[Payload]):
     """The pages of one answer, plus what its buttons open.
 
@@ -102,8 +116,10 @@ class Pages(list[Payload]):
     # What the buttons re-ask, (intent, argument), when it is not what was typed: a follow-up
     # re-asks with the question it followed (bot/requests.py); () = what was asked.
     reask: tuple[str, ...] = ()
-    # Pages as stamped with their buttons, kept by bot/render/buttons.py `stamp`.
-    stamped: dict[Any, Payload] | None = None
+    # What is worked out once per answer and kept with it (freed with it): the pages as
+    # stamped with their buttons (bot/render/buttons.py), their encoded first response
+    # (bot/discord_app/send.py). Keys are tuples led by the kind, at most MEMO_KEPT.
+    memo: dict[tuple[Any, ...], Any] | None = None
 
     def replaced(self, payloads: list[Payload]) -> Pages:
         """Other payloads (e.g. a first page with a picture) for the same answer's buttons."""
