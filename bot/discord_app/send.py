@@ -22,7 +22,6 @@ from discord.webhook.async_ import interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
-from bot.render.attachments import attachments
 from bot.render.buttons import Ask, stamp, stamped_for
 from bot.render.pages import Pages, Payload, memo_of
 from bot.requests import answer_ask, command_ask, remembered
@@ -126,13 +125,15 @@ async def _post_callback(interaction: discord.Interaction, body: callback.Body) 
 
 def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
                 hidden: bool) -> callback.Body | None:
-    """The first page's JSON body for this asker, from the one kept with the answer.
+    """The first page's body for this asker, from the one kept with the answer.
 
-    The body is encoded once per answer, asker-id length and visibility, with the stand-in
-    for the asker's id (bot/render/buttons.py `stamped_for`) that each asker's id replaces in
-    the bytes: a repeated answer is then neither stamped, nor built into discord.py's
-    parameters, nor encoded again. None (kept as such): a page with files, or a stand-in
-    found elsewhere than in its custom ids (which a briefing's text could in principle hold).
+    The body (JSON, or multipart with the page's picture: its boundary is random once and
+    never inside the parts) is built once per answer, asker-id length and visibility, with
+    the stand-in for the asker's id (bot/render/buttons.py `stamped_for`) that each asker's
+    id replaces in the bytes: a repeated answer is then neither stamped, nor built into
+    discord.py's parameters, nor encoded again. None (kept as such): the stand-in is found
+    elsewhere than in the custom ids (which a briefing's text, or a picture's bytes, could
+    in principle hold), so the page is stamped and sent as it comes.
     """
     digits = str(interaction.user.id)
     kept = memo_of(pages)
@@ -140,16 +141,16 @@ def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
     if key not in kept:
         page, stand_in = stamped_for(pages, 0, ask=ask, digits=len(digits),
                                      version=pages.version)
-        body = None if attachments(page) else _callback_body(interaction, page, hidden)
+        body = _callback_body(interaction, page, hidden)
         mark = stand_in.encode()
         ids = sum(stand_in in b.get("custom_id", "") for row in page.get("components") or ()
                   for b in row.get("components", ()))
-        kept[key] = (body.data, mark) if body and body.data.count(mark) == ids else None
+        kept[key] = (body, mark) if body.data.count(mark) == ids else None
     found = kept[key]
     if found is None:
         return None
-    data, mark = found
-    return callback.Body(data.replace(mark, digits.encode()), "application/json")
+    body, mark = found
+    return callback.Body(body.data.replace(mark, digits.encode()), body.content_type)
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
