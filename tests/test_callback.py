@@ -123,6 +123,7 @@ def read_by_email(data: bytes, content_type: str) -> dict[str, Any]:
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes), part
         filename = part.get_filename()
         out[str(name)] = (filename, payload) if filename is not None else payload.decode()
     return out
