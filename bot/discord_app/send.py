@@ -22,7 +22,7 @@ from discord.webhook.async_ import interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
-from bot.render.buttons import Ask, stamp, stamped_for
+from bot.render.buttons import CHECK, FOLLOWUP, TYPED, Ask, stamp, stamped_for
 from bot.render.pages import Pages, Payload, memo_of
 from bot.requests import answer_ask, command_ask, remembered
 from bot.router import Intent
@@ -88,9 +88,10 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     await _post_callback(interaction, _callback_body(interaction, page, ephemeral))
 
 
-def _callback_body(interaction: discord.Interaction, page: Payload,
-                   ephemeral: bool) -> callback.Body:
-    """The first response's body for `page`, as discord.py's send_message would build it."""
+def _callback_parts(interaction: discord.Interaction, page: Payload,
+                    ephemeral: bool) -> tuple[bytes, list[callback.Upload]]:
+    """The first response for `page` as discord.py's send_message would build it: the JSON
+    (the whole body, or with files its payload_json part) and the files."""
     view = components_view(page)
     params = interaction_message_response_params(
         type=InteractionResponseType.channel_message.value,
@@ -102,10 +103,18 @@ def _callback_body(interaction: discord.Interaction, page: Payload,
         previous_allowed_mentions=interaction._state.allowed_mentions,
     )
     if params.multipart:
-        return callback.multipart_body(params.multipart[0]["value"], [
+        return params.multipart[0]["value"].encode(), [
             callback.Upload(part["name"], part["filename"], part["value"].getvalue())
-            for part in params.multipart[1:]])
-    return callback.json_body(params.payload)
+            for part in params.multipart[1:]]
+    return callback.json_body(params.payload).data, []
+
+
+def _callback_body(interaction: discord.Interaction, page: Payload,
+                   ephemeral: bool) -> callback.Body:
+    """The first response's body for `page`."""
+    data, uploads = _callback_parts(interaction, page, ephemeral)
+    return callback.multipart_body(data, uploads) if uploads else callback.Body(
+        data, "application/json")
 
 
 async def _post_callback(interaction: discord.Interaction, body: callback.Body) -> None:
@@ -125,15 +134,16 @@ async def _post_callback(interaction: discord.Interaction, body: callback.Body) 
 
 def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
                 hidden: bool) -> callback.Body | None:
-    """The first page's body for this asker, from the one kept with the answer.
+    """The first page's body for this asker, from what is kept with the answer.
 
-    The body (JSON, or multipart with the page's picture: its boundary is random once and
-    never inside the parts) is built once per answer, asker-id length and visibility, with
-    the stand-in for the asker's id (bot/render/buttons.py `stamped_for`) that each asker's
-    id replaces in the bytes: a repeated answer is then neither stamped, nor built into
-    discord.py's parameters, nor encoded again. None (kept as such): the stand-in is found
-    elsewhere than in the custom ids (which a briefing's text, or a picture's bytes, could
-    in principle hold), so the page is stamped and sent as it comes.
+    Its JSON is built once per answer, asker-id length and visibility, with the stand-in for
+    the asker's id (bot/render/buttons.py `stamped_for`) that each asker's id replaces in the
+    bytes: a repeated answer is then neither stamped, nor built into discord.py's parameters,
+    nor encoded again. A picture is not copied into what is kept: its bytes stay the ones the
+    picture cache shares, joined into each body as it is sent. None (kept as such): the
+    stand-in is found elsewhere than in the custom ids (which a briefing's text could in
+    principle hold), so the page is stamped and sent as it comes. The client's allowed
+    mentions are read once, for the first asker: every client here sets none (client.py).
     """
     digits = str(interaction.user.id)
     kept = memo_of(pages)
@@ -141,16 +151,18 @@ def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
     if key not in kept:
         page, stand_in = stamped_for(pages, 0, ask=ask, digits=len(digits),
                                      version=pages.version)
-        body = _callback_body(interaction, page, hidden)
+        data, uploads = _callback_parts(interaction, page, hidden)
         mark = stand_in.encode()
         ids = sum(stand_in in b.get("custom_id", "") for row in page.get("components") or ()
                   for b in row.get("components", ()))
-        kept[key] = (body, mark) if body.data.count(mark) == ids else None
+        kept[key] = (data, uploads, mark) if data.count(mark) == ids else None
     found = kept[key]
     if found is None:
         return None
-    body, mark = found
-    return callback.Body(body.data.replace(mark, digits.encode()), body.content_type)
+    data, uploads, mark = found
+    data = data.replace(mark, digits.encode())
+    return callback.multipart_body(data, uploads) if uploads else callback.Body(
+        data, "application/json")
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
@@ -162,7 +174,10 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     """
     hidden = is_ephemeral(pages[0]) if ephemeral is None else ephemeral
     body = None
-    if ask is not None and isinstance(pages, Pages) and not interaction.response.is_done():
+    # A command's pages are kept and asked again; a typed question's or a check's are new
+    # each time, so nothing is kept for them.
+    if (ask is not None and ask.intent not in (TYPED, FOLLOWUP, CHECK)
+            and isinstance(pages, Pages) and not interaction.response.is_done()):
         body = _first_body(interaction, pages, ask, hidden)
     if body is not None:
         await _post_callback(interaction, body)
@@ -183,8 +198,9 @@ async def answer_interaction(interaction: discord.Interaction,
                              *, ephemeral: bool | None = None, ask: Ask | None = None) -> None:
     """Compute an answer, deferring first if it is slow, then send it.
 
-    The deferral is a timer, not a task racing the answer: a remembered answer (the common
-    case) is sent with no extra task, future or timeout object per interaction.
+    The deferral is a timer, not a task racing the answer, so an answer found at once costs
+    no extra task, future or timeout object. (A slash command answered before does not come
+    here at all: `answer_command` sends it directly.)
     """
     loop = asyncio.get_running_loop()
     deferring: list[asyncio.Task[Any]] = []

@@ -2045,7 +2045,7 @@ def _validate_embeds(errors: _Errors, path: tuple[str | int, ...], embeds: Any) 
         # The 6,000 limit counts these texts across all embeds of the message.
         texts = [e.get("title"), e.get("description"), footer.get("text"), author.get("name")]
         for text, where, limit in zip(texts, _EMBED_TEXTS, (256, 4096, 2048, 256), strict=True):
-            if isinstance(text, str):  # the path only for an error, as in walk() below
+            if isinstance(text, str):  # the path only for an error, as in walk() above
                 total += len(text)
                 if len(text) > limit:
                     errors.max_len((*path, i, *where), text, limit)
