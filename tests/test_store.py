@@ -754,6 +754,20 @@ def test_completion_offers_one_choice_per_entity() -> None:
 # ------------------------------------------------------------------ warming a reloaded snapshot
 
 
+def count_renders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """From now on, each answer the router renders (rather than finds kept) is listed."""
+    from bot import router
+    renders: list[object] = []
+    real = router._respond
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        renders.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(router, "_respond", counted)
+    return renders
+
+
 async def test_a_reload_warms_the_new_data_with_the_commands_asked_lately(
         tmp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # At a swap every answer in flight missed the fresh snapshot's answers at once and each
@@ -772,14 +786,7 @@ async def test_a_reload_warms_the_new_data_with_the_commands_asked_lately(
                         encoding="utf-8")
         await store.reload(warm=router.warm)
 
-        renders: list[object] = []
-        real = router._respond
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            renders.append(args)
-            return await real(*args, **kwargs)
-
-        monkeypatch.setattr(router, "_respond", counted)
+        renders = count_renders(monkeypatch)
         async with store.snapshot() as snap:
             after = await router.respond(snap, router.Intent.who, "Bukele")
         assert renders == [], "the first /who on the new data rendered it again"
@@ -805,14 +812,7 @@ async def test_the_command_asked_most_is_warmed_however_it_was_answered(
             await answer_ask(store, who)
         await store.reload(force=True, warm=router.warm)
 
-        renders: list[object] = []
-        real = router._respond
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            renders.append(args)
-            return await real(*args, **kwargs)
-
-        monkeypatch.setattr(router, "_respond", counted)
+        renders = count_renders(monkeypatch)
         await answer_ask(store, who)
         assert renders == [], "the most asked command was not warmed"
     finally:
