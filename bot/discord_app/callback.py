@@ -87,6 +87,11 @@ def multipart_body(payload_json: str | bytes, uploads: Sequence[Upload]) -> Body
     return Body(b"".join(pieces), f"multipart/form-data; boundary={boundary}")
 
 
+def body_of(json: bytes, uploads: Sequence[Upload]) -> Body:
+    """An answer's body from its encoded JSON: that alone, or with files multipart."""
+    return multipart_body(json, uploads) if uploads else Body(json, "application/json")
+
+
 async def _json_or_text(response: aiohttp.ClientResponse) -> Any:
     text = await response.text(encoding="utf-8")
     if response.headers.get("Content-Type", "").startswith("application/json"):

@@ -85,7 +85,8 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     """
     if interaction.response.is_done():
         raise discord.InteractionResponded(interaction)
-    await _post_callback(interaction, _callback_body(interaction, page, ephemeral))
+    await _post_callback(interaction,
+                         callback.body_of(*_callback_parts(interaction, page, ephemeral)))
 
 
 def _callback_parts(interaction: discord.Interaction, page: Payload,
@@ -107,14 +108,6 @@ def _callback_parts(interaction: discord.Interaction, page: Payload,
             callback.Upload(part["name"], part["filename"], part["value"].getvalue())
             for part in params.multipart[1:]]
     return callback.json_body(params.payload).data, []
-
-
-def _callback_body(interaction: discord.Interaction, page: Payload,
-                   ephemeral: bool) -> callback.Body:
-    """The first response's body for `page`."""
-    data, uploads = _callback_parts(interaction, page, ephemeral)
-    return callback.multipart_body(data, uploads) if uploads else callback.Body(
-        data, "application/json")
 
 
 async def _post_callback(interaction: discord.Interaction, body: callback.Body) -> None:
@@ -160,9 +153,7 @@ def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
     if found is None:
         return None
     data, uploads, mark = found
-    data = data.replace(mark, digits.encode())
-    return callback.multipart_body(data, uploads) if uploads else callback.Body(
-        data, "application/json")
+    return callback.body_of(data.replace(mark, digits.encode()), uploads)
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
