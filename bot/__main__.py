@@ -19,7 +19,7 @@ from .briefing.build import StorageError
 from .briefing.loader import BriefingError, briefing_files, load_all
 from .briefing.schema import json_schema
 from .briefing.store import Store
-from .render.attachments import attachments
+from .render.attachments import attachments, host_for, hosted_at
 from .render.pages import Payload
 from .render.terminal import to_text
 from .requests import answer_ask, stamped, typed_ask
@@ -82,8 +82,15 @@ async def _ask(settings: Settings, text: str, as_json: bool, files: Path | None 
         print(f"error: {file_problem(exc)}", file=sys.stderr)
         return 1
     try:
+        pictures = host_for(settings.pictures_dir, settings.pictures_url)
+    except OSError as exc:
+        await store.close()
+        print(f"error: {settings.pictures_problem(exc)}", file=sys.stderr)
+        return 1
+    try:
         ask = typed_ask(text, story)
-        pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
+        with hosted_at(pictures):  # where the bot would show its pictures from
+            pages = stamped(await answer_ask(store, ask), ask)  # with the buttons Discord shows
     finally:
         await store.close()
     if files is not None and not _write_files(files, pages):

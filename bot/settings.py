@@ -42,6 +42,8 @@ ENV_NAMES = {
     "redis_heartbeat": "REDIS_HEARTBEAT_SECONDS",
     "misses_enabled": "MISSES_ENABLED",
     "misses_path": "MISSES_PATH",
+    "pictures_dir": "PICTURES_DIR",
+    "pictures_url": "PICTURES_URL",
 }
 
 
@@ -84,6 +86,10 @@ class Settings(BaseModel):
     misses_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
 
     settings_path: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+    # Pictures served from the operator's web server instead of uploaded with every answer:
+    # the bot writes each one into PICTURES_DIR and the embed shows PICTURES_URL/<its name>.
+    pictures_dir: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
+    pictures_url: Annotated[str | None, BeforeValidator(_blank_is_none)] = None
 
     @property
     def settings_file(self) -> Path:
@@ -95,6 +101,12 @@ class Settings(BaseModel):
         """Where unanswered questions are kept: MISSES_PATH, else beside the database (var/),
         never inside it (the database is rebuilt from the files)."""
         return self.misses_path or self.db_path.parent / "misses.sqlite3"
+
+    def pictures_problem(self, exc: OSError) -> str:
+        """One line for a PICTURES_DIR the bot cannot write into."""
+        return (f"cannot write pictures into PICTURES_DIR={self.pictures_dir}: "
+                f"{exc.strerror or exc}; make it writable by this user, or leave PICTURES_DIR "
+                "and PICTURES_URL empty to attach pictures to the answers")
 
     @field_validator("log_level")
     @classmethod
@@ -127,6 +139,30 @@ class Settings(BaseModel):
             raise ValueError("must start with redis://, rediss:// or unix://, "
                              "e.g. redis://127.0.0.1:6379/0")
         return value
+
+    @field_validator("pictures_url")
+    @classmethod
+    def _pictures_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError("must be an http:// or https:// address with no spaces, e.g. "
+                             "https://pictures.example.org/briefing")
+        if "?" in value or "#" in value:
+            raise ValueError("must be a plain address, without ? or #: the picture's file "
+                             "name is added after a /")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _pictures(self) -> Settings:
+        if (self.pictures_dir is None) != (self.pictures_url is None):
+            given, missing = (("PICTURES_DIR", "PICTURES_URL") if self.pictures_url is None
+                              else ("PICTURES_URL", "PICTURES_DIR"))
+            raise ValueError(f"{given} needs {missing}: set both (the folder the bot writes "
+                             f"pictures into, and the address your web server serves it at), "
+                             f"or neither to attach pictures to the answers")
+        return self
 
     @model_validator(mode="after")
     def _shards(self) -> Settings:

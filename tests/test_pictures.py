@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import io
 import json
 import struct
@@ -26,6 +27,7 @@ from bot.briefing.store import Store
 from bot.render import attachments as att
 from bot.render import pictures
 from bot.router import Intent, respond
+from bot.settings import SettingError, Settings
 from tests.briefing_data import REPO, name_of, transfer_to
 from tests.discord_limits import assert_pings_nobody, discord_problems
 
@@ -359,3 +361,100 @@ def test_the_terminal_card_says_where_the_picture_is(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     first_page = done.stdout.split("[Page 2/")[0]
     assert "[picture: deal.png]" in first_page
+
+
+# ---------------------------------------------------------------------------- hosted pictures
+
+BASE = "https://pictures.example.org/briefing"
+
+
+async def test_a_hosted_picture_is_written_once_by_its_content_and_the_embed_shows_its_address(
+        story, tmp_path: Path) -> None:
+    _, events, _, _ = story
+    pages = [{"embeds": [{"title": "Timeline"}]}]
+    meta = {"content_hash": "v1"}
+    [attached] = att.attachments((await att.timeline_pages(meta, pages, events))[0])
+    folder = tmp_path / "pictures"
+    with att.hosted_at(att.host_for(folder, BASE + "/")):
+        first = (await att.timeline_pages(meta, pages, events))[0]
+        again = (await att.timeline_pages(meta, pages, events))[0]
+    [written] = folder.iterdir()  # one file, and no temporary file left beside it
+    digest = hashlib.sha256(attached.data).hexdigest()[:16]
+    assert written.name == f"timeline-{digest}.png"
+    assert written.read_bytes() == attached.data  # the very picture an upload would carry
+    assert first["embeds"][0]["image"] == {"url": f"{BASE}/{written.name}"} == \
+        again["embeds"][0]["image"]
+    assert "attachments" not in first and att.attachments(first) == []
+    assert att.host() is None  # attached again after the block
+
+
+async def test_a_hosted_picture_deleted_since_is_written_again(story, tmp_path: Path) -> None:
+    _, events, _, _ = story
+    pages = [{"embeds": [{"title": "Timeline"}]}]
+    with att.hosted_at(att.host_for(tmp_path, BASE)):
+        url = (await att.timeline_pages({"content_hash": "v1"}, pages, events))[0][
+            "embeds"][0]["image"]["url"]
+        written = tmp_path / url.rsplit("/", 1)[1]
+        written.unlink()  # an operator cleaned the folder
+        await att.timeline_pages({"content_hash": "v1"}, pages, events)
+    assert decode(written.read_bytes()).width == pictures.WIDTH
+
+
+async def test_a_picture_that_cannot_be_written_is_attached_instead(
+        story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    deal, _, _, _ = story
+    pages = [{"embeds": [{"title": "The deal"}]}]
+
+    def full(self: att.PictureHost, picture: pictures.Picture) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(att.PictureHost, "write", full)
+    with att.hosted_at(att.host_for(tmp_path, BASE)):
+        first = (await att.deal_pages({"content_hash": "v1"}, pages, deal))[0]
+    assert first["embeds"][0]["image"] == {"url": "attachment://deal.png"}
+    assert decode(att.attachments(first)[0].data).width == pictures.WIDTH
+    assert "attaching it to the answer instead" in caplog.text
+
+
+def test_a_pictures_folder_that_cannot_be_written_is_refused_at_once(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        att.host_for(blocker / "pictures", BASE)
+    assert att.host_for(None, None) is None
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"PICTURES_URL": BASE}, "PICTURES_URL needs PICTURES_DIR"),
+    ({"PICTURES_DIR": "pictures"}, "PICTURES_DIR needs PICTURES_URL"),
+    ({"PICTURES_DIR": "pictures", "PICTURES_URL": "ftp://example.org/p"}, "PICTURES_URL is not"),
+    ({"PICTURES_DIR": "pictures", "PICTURES_URL": "https://example.org/p?x=1"},
+     "PICTURES_URL is not"),
+], ids=["url-alone", "folder-alone", "not-http", "query"])
+def test_a_half_or_wrong_pictures_setting_is_one_clear_line(env: dict[str, str],
+                                                            says: str) -> None:
+    with pytest.raises(SettingError) as bad:
+        Settings.from_env(env, dotenv=False)
+    assert says in str(bad.value) and "\n" not in str(bad.value)
+
+
+def test_the_pictures_address_loses_its_trailing_slash(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PICTURES_DIR": str(tmp_path), "PICTURES_URL": BASE + "/"},
+                                 dotenv=False)
+    assert (settings.pictures_dir, settings.pictures_url) == (tmp_path, BASE)
+
+
+def test_ask_with_hosted_pictures_writes_the_picture_the_json_points_at(tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    env = {"DB_PATH": str(tmp_path / "cli.sqlite3"), "PYTHONIOENCODING": "utf-8",
+           "LOG_FILE": str(tmp_path / "bot.log"), "PATH": "/usr/bin:/bin",
+           "PICTURES_DIR": str(folder), "PICTURES_URL": BASE}
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "timeline", "--json"], cwd=REPO,
+                          env=env, capture_output=True, text=True, encoding="utf-8",
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    pages = json.loads(done.stdout)
+    url = pages[0]["embeds"][0]["image"]["url"]
+    assert url.startswith(BASE + "/timeline-") and "attachments" not in pages[0]
+    assert decode((folder / url.rsplit("/", 1)[1]).read_bytes()).width == pictures.WIDTH

@@ -14,6 +14,7 @@ import discord
 from bot.briefing.build import StorageError
 from bot.briefing.loader import BriefingError
 from bot.briefing.store import Store
+from bot.render.attachments import host_for, hosted_at
 from bot.settings import Settings
 
 from . import logs
@@ -60,8 +61,14 @@ async def serve(settings: Settings, extensions: ExtensionSource,
     `bot_class` and `options` let the benchmarks run the same loop with their own subclass.
     """
     assert settings.token is not None
-    # The data first, before any connection: a fault here is the operator's files or disk,
-    # never "could not reach Discord", and a failed start costs Discord no login.
+    # The pictures' folder and the data first, before any connection: a fault here is the
+    # operator's files or disk, never "could not reach Discord", and a failed start costs
+    # Discord no login.
+    try:
+        pictures = host_for(settings.pictures_dir, settings.pictures_url)
+    except OSError as exc:
+        print(f"error: {settings.pictures_problem(exc)}", file=sys.stderr)
+        return 1
     store = Store(settings.data_dir, settings.db_path)
     try:
         # The last database serves at once, unchecked; `bot.check_data` compares the
@@ -75,6 +82,13 @@ async def serve(settings: Settings, extensions: ExtensionSource,
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    with hosted_at(pictures):
+        return await _serve(settings, extensions, store, bot_class, **options)
+
+
+async def _serve(settings: Settings, extensions: ExtensionSource, store: Store,
+                 bot_class: type[BriefingBot], **options: Any) -> int:
+    assert settings.token is not None
     apply_endpoints(settings)
     bot = bot_class(settings, extensions, store=store, **options)
     settled = False

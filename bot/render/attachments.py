@@ -15,14 +15,28 @@ The Discord send path turns each entry into a `discord.File`; the command line w
 Pictures are drawn in a worker thread (Pillow releases the GIL while it encodes, and a draw
 takes tens of milliseconds the event loop should not lose) and cached by data version (the
 content hash of the built database) and what they show, so each is drawn once per version.
+
+Hosted pictures (`PictureHost`, the operator's PICTURES_DIR and PICTURES_URL): instead of
+uploading the same PNG with every answer, the picture is written once into a folder that the
+operator's web server serves, named by its content (so a name never changes what it shows and
+can be cached forever), and the embed's image is its address. Discord fetches it once through
+its media proxy. An upload per answer is what Discord's embeds need out of the box; hosting is
+for bots that answer thousands of times a version. A picture that cannot be written is
+attached as before: the answer is never lost to a full disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import hashlib
 import logging
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..briefing.records import DealView, EntityRef, EventView
@@ -54,8 +68,10 @@ def attachments(page: Payload) -> list[Attachment]:
     return [a for a in page.get("attachments", ()) if isinstance(a, Attachment)]
 
 
-def with_picture(pages: Sequence[Payload], picture: Picture) -> list[Payload]:
-    """The pages, the first one carrying `picture` as its embed's image.
+def with_picture(pages: Sequence[Payload], picture: Picture,
+                 url: str | None = None) -> list[Payload]:
+    """The pages, the first one carrying `picture` as its embed's image: attached, or at
+    `url` where it is hosted (then nothing is uploaded).
 
     New dicts for the first page and its embed: pages are shared between callers.
     """
@@ -63,13 +79,103 @@ def with_picture(pages: Sequence[Payload], picture: Picture) -> list[Payload]:
         return pages if isinstance(pages, Pages) else list(pages)
     first = dict(pages[0])
     embeds = [dict(e) for e in first["embeds"]]
-    embeds[0]["image"] = {"url": f"attachment://{picture.filename}"}
+    embeds[0]["image"] = {"url": url or f"attachment://{picture.filename}"}
     first["embeds"] = embeds
-    first["attachments"] = [*first.get("attachments", ()),
-                            Attachment(picture.filename, picture.png, picture.description)]
+    if url is None:
+        first["attachments"] = [*first.get("attachments", ()),
+                                Attachment(picture.filename, picture.png, picture.description)]
     payloads = [first, *pages[1:]]
     # The answer's Sources and Notes stay with its pages.
     return pages.replaced(payloads) if isinstance(pages, Pages) else payloads
+
+
+# ---------------------------------------------------------------------------- hosted pictures
+
+
+@dataclass(frozen=True, slots=True)
+class PictureHost:
+    """Where hosted pictures go: `directory`, served by the operator's web server at
+    `base_url` (no trailing slash)."""
+
+    directory: Path
+    base_url: str
+
+    @staticmethod
+    def name_of(picture: Picture) -> str:
+        """`timeline-<hash>.png`: the drawn file's stem and 16 hex digits of its bytes' SHA-256,
+        so another picture never takes an address a reader's client or a cache has seen."""
+        stem, dot, ext = picture.filename.rpartition(".")
+        digest = hashlib.sha256(picture.png).hexdigest()[:16]
+        return f"{stem or ext}-{digest}.{ext if dot else 'png'}"
+
+    def url_of(self, picture: Picture) -> str:
+        return f"{self.base_url}/{self.name_of(picture)}"
+
+    def write(self, picture: Picture) -> Path:
+        """Write the picture under its name unless it is there; whole or not at all (a temp
+        file renamed into place), so a web server never serves half a PNG. Blocking I/O."""
+        path = self.directory / self.name_of(picture)
+        if path.is_file() and path.stat().st_size == len(picture.png):
+            return path  # the same name is the same bytes: written by an earlier start
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".picture-", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(picture.png)
+            os.chmod(tmp, 0o644)  # read by the web server's user
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return path
+
+
+def host_for(directory: Path | None, base_url: str | None) -> PictureHost | None:
+    """PICTURES_DIR and PICTURES_URL as a host, its folder made and found writable (OSError if
+    not: the operator is told at start, not at the first /timeline); None when either is
+    unset (the settings refuse one without the other): pictures are then attached."""
+    if directory is None or base_url is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    probe = directory / ".briefing-bot-write-test"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return PictureHost(directory, base_url.rstrip("/"))
+
+
+_host: PictureHost | None = None
+
+
+def host() -> PictureHost | None:
+    """Where pictures are hosted, or None: they are attached to the answers."""
+    return _host
+
+
+@contextlib.contextmanager
+def hosted_at(where: PictureHost | None) -> Iterator[None]:
+    """Within the block, pictures are written to `where` and shown from its address (None:
+    attached). Set for the life of the bot by serve() from PICTURES_DIR and PICTURES_URL;
+    answers kept from before keep what they had (a reload renders them anew)."""
+    global _host
+    before, _host = _host, where
+    try:
+        yield
+    finally:
+        _host = before
+
+
+async def _hosted_url(where: PictureHost, picture: Picture) -> str | None:
+    """The picture's address once it is in the folder (checked in a worker thread each time
+    an answer is rendered, which is once per answer and data version: a file deleted since is
+    written again), or None if it could not be written: the caller attaches it instead."""
+    try:
+        await asyncio.to_thread(where.write, picture)
+    except OSError as exc:
+        log.warning("could not write the picture %s into PICTURES_DIR (%s); attaching it to "
+                    "the answer instead", where.name_of(picture), exc)
+        return None
+    return where.url_of(picture)
 
 
 # ---------------------------------------------------------------------------- drawing, cached
@@ -121,7 +227,9 @@ async def _illustrated(pages: list[Payload], key: Hashable,
     except Exception:
         log.exception("could not draw the picture %s; answering without it", key)
         return pages
-    return with_picture(pages, picture)
+    where = _host
+    url = await _hosted_url(where, picture) if where is not None else None
+    return with_picture(pages, picture, url)
 
 
 async def deal_pages(meta: Mapping[str, str], pages: list[Payload], deal: DealView,
