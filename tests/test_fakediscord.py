@@ -546,6 +546,10 @@ def _embed(**extra: Any) -> dict[str, Any]:
      ["components", "0", "components"], "BASE_TYPE_MAX_LENGTH"),
     ({"components": [{"type": 1, "components": [_button(), _button()]}]}, ["components"],
      "COMPONENT_CUSTOM_ID_DUPLICATED"),
+    ({"embeds": [_embed(image={"url": "ftp://pictures.example.org/a.png"})]},
+     ["embeds", "0", "image", "url"], "URL_TYPE_INVALID_SCHEME"),
+    ({"embeds": [_embed(thumbnail={"url": "timeline.png"})]},
+     ["embeds", "0", "thumbnail", "url"], "URL_TYPE_INVALID_SCHEME"),
 ])
 def test_a_message_over_discords_limits_is_refused_where_it_is_over(
         data: dict[str, Any], where: list[str], code: str) -> None:
@@ -565,7 +569,9 @@ def test_a_message_over_discords_limits_is_refused_where_it_is_over(
 
 def _embeds_ok() -> dict[str, Any]:
     return {"embeds": [_embed(title="x" * 256, footer={"text": "x" * 2048},
-                              fields=[{"name": "x" * 256, "value": "x" * 1024}])],
+                              fields=[{"name": "x" * 256, "value": "x" * 1024}],
+                              image={"url": "https://pictures.example.org/a.png"},
+                              thumbnail={"url": "http://127.0.0.1:8080/a.png"})],
             "components": [{"type": 1, "components": [
                 _button(custom_id=str(i) * (100 if i == 0 else 1), label="x" * 80)
                 for i in range(5)]}]}

@@ -2049,6 +2049,14 @@ def _validate_embeds(errors: _Errors, path: tuple[str | int, ...], embeds: Any) 
                 total += len(text)
                 if len(text) > limit:
                     errors.max_len((*path, i, *where), text, limit)
+        for key in ("image", "thumbnail"):  # an address Discord can fetch, or an upload's
+            url = (e.get(key) or {}).get("url")
+            if isinstance(url, str) and not url.startswith(("https://", "http://",
+                                                             "attachment://")):
+                scheme = url.partition(":")[0] if ":" in url else ""
+                errors.add((*path, i, key, "url"), "URL_TYPE_INVALID_SCHEME",
+                           f'Scheme "{scheme}" is not supported. Scheme must be one of '
+                           "('http', 'https').")
         fields = e.get("fields") or []
         if len(fields) > 25:
             errors.add((*path, i, "fields"), "BASE_TYPE_MAX_LENGTH",
