@@ -7,10 +7,15 @@ attachment's URL, so the test decodes the very PNG a member's client would fetch
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from PIL import Image
 
 from tests.fakediscord import FakeDiscord
@@ -21,6 +26,7 @@ from .conftest import (
     BotProcess,
     assert_mentions_nobody,
     assert_message_within_limits,
+    bot_process,
     in_dm,
     in_guild,
 )
@@ -74,3 +80,66 @@ async def test_the_same_answer_uploads_the_same_bytes(
         assert message is not None
         pngs.append(module_fake.uploads[message["attachments"][0]["url"]])
     assert pngs[0] == pngs[1]
+
+
+# ------------------------------------------------------------- pictures from the operator's server
+
+
+@contextlib.asynccontextmanager
+async def static_server(folder: Path) -> AsyncIterator[str]:
+    """The operator's web server for PICTURES_DIR, on 127.0.0.1: its base address."""
+    app = web.Application()
+    app.router.add_static("/briefing/", folder)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        yield f"http://127.0.0.1:{port}/briefing"
+    finally:
+        await runner.cleanup()
+
+
+async def test_hosted_pictures_are_shown_from_the_operators_server_and_never_uploaded(
+        fake: FakeDiscord, tmp_path: Path, tmp_data: Path) -> None:
+    folder = tmp_path / "pictures"
+    async with static_server(tmp_path) as base, \
+            bot_process(fake, tmp_path / "bot", tmp_data, start=False) as bot:
+        bot.env.update({"PICTURES_DIR": str(folder), "PICTURES_URL": base + "/pictures/"})
+        await bot.start()
+        await bot.serving()
+        urls = []
+        for where in (in_guild, in_dm, in_guild):
+            payload = where("timeline", {})
+            body = await fake.interact(payload, STEP)
+            data = body["data"]
+            assert_message_within_limits(data)
+            urls.append(data["embeds"][0]["image"]["url"])
+            message = fake.original_message(payload["id"])
+            assert message is not None and message["attachments"] == []
+        assert fake.uploads == {}  # not one upload: the picture is fetched by its address
+        assert len(set(urls)) == 1 and urls[0].startswith(f"{base}/pictures/timeline-")
+        # What Discord's media proxy fetches once: the PNG, from the operator's server.
+        async with aiohttp.ClientSession() as session, session.get(urls[0]) as response:
+            assert response.status == 200
+            assert response.content_type == "image/png"
+            image = Image.open(io.BytesIO(await response.read()))
+        assert image.format == "PNG" and 800 <= image.width <= 1000
+        assert [p.name for p in folder.iterdir()] == [urls[0].rsplit("/", 1)[1]]
+
+
+async def test_a_pictures_folder_the_bot_cannot_write_stops_the_start_with_one_line(
+        fake: FakeDiscord, tmp_path: Path, tmp_data: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    async with bot_process(fake, tmp_path / "bot", tmp_data, start=False) as bot:
+        bot.env.update({"PICTURES_DIR": str(blocker / "pictures"),
+                        "PICTURES_URL": "https://pictures.example.org/briefing"})
+        await bot.spawn()
+        result = await bot.wait_exit(STEP * 2)
+        assert result.returncode == 1
+        assert "Traceback" not in bot.stderr
+        [error] = [line for line in bot.stderr.splitlines() if line.startswith("error:")]
+        assert error.startswith(f"error: cannot write pictures into PICTURES_DIR={blocker}")
+    assert fake.requests == []  # nothing was sent to Discord
