@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             data = copy_bundled_data(folder / "data")
             original = reload.prepare(data)
             out: list[Row] = []
+            reloaded: list[Row] = []
             async with stack.environment(folder, data) as env:
                 sustained = None
                 if "stack" in wanted:
@@ -235,8 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                     rr = await reload.measure_in(env, original, sustained=sustained,
                                                  seconds=sizes.reload_seconds,
                                                  reloads=sizes.reloads)
-                    out += reload.rows(rr)
-            return out
+                    reloaded = reload.rows(rr)
+            if "stack" in wanted:  # its rows beside the stack's, before the reload's
+                out += stack.hosted_rows(await stack.measure_hosted(
+                    folder, per_kind=sizes.stack["per_kind"], phase=sizes.stack["phase"],
+                    warmup=sizes.stack["warmup"]))
+            return out + reloaded
 
         return asyncio.run(go())
 

@@ -195,6 +195,7 @@ def bot_env(fake: Json, data_dir: Path, db_path: Path, log_file: Path,
     for name in ("OWNER_IDS", "DEV_GUILD_ID", "DATA_DIR", "DB_PATH", "LOG_FILE", "LOG_LEVEL"):
         env.pop(name, None)
     env.update({
+        "PICTURES_DIR": "", "PICTURES_URL": "",  # attached, unless `extra` says otherwise
         "OWNER_IDS": OWNER_ID,  # who may send /admin (bench.reload does)
         "DISCORD_TOKEN": fake["token"],
         "DISCORD_API_BASE": fake["rest_base"],

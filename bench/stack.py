@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,11 +193,11 @@ def rotations(kinds: Sequence[Kind], rounds: int) -> list[list[Kind]]:
 
 
 async def _phases(env: Environment, per_kind: int, phase: int,
-                  rate: float | None) -> dict[str, Tally]:
+                  rate: float | None, kinds: Sequence[Kind] = ALL) -> dict[str, Tally]:
     ctl, bot_pid, fake_pid = env.ctl, env.bot.pid, env.fake.pid
-    tallies = {k.key: Tally() for k in ALL}
+    tallies = {k.key: Tally() for k in kinds}
     rounds = max(1, per_kind // phase)
-    for order in rotations(ALL, rounds):
+    for order in rotations(kinds, rounds):
         for kind in order:
             payloads = [kind.payload(env.interactions) for _ in range(phase)]
             cpu0, fake0, own0 = cpu_seconds(bot_pid), cpu_seconds(fake_pid), time.process_time()
@@ -245,12 +245,15 @@ class Environment:
 
 
 @contextlib.asynccontextmanager
-async def environment(workdir: Path, data: Path | None = None,
-                      bot_args: Sequence[str] = ()) -> AsyncIterator[Environment]:
-    """Fake (one guild) and bot processes on a private copy of the bundled data."""
+async def environment(workdir: Path, data: Path | None = None, bot_args: Sequence[str] = (),
+                      settings: Mapping[str, str] | None = None
+                      ) -> AsyncIterator[Environment]:
+    """Fake (one guild) and bot processes on a private copy of the bundled data; `settings`:
+    more of the bot's environment."""
     data = data or copy_bundled_data(workdir / "data")
     async with FakeProcess(guilds=1, stderr_path=workdir / "fake.err") as fake:
-        env = bot_env(fake.info, data, workdir / "briefing.sqlite3", workdir / "bot.log")
+        env = bot_env(fake.info, data, workdir / "briefing.sqlite3", workdir / "bot.log",
+                      settings)
         async with BotProcess(env, args=bot_args, stderr_path=workdir / "bot.err") as bot, \
                 control(fake) as ctl:
             ready = await bot.wait_event("ready", 120)
@@ -288,6 +291,54 @@ async def measure(workdir: Path, *, per_kind: int, paced_per_kind: int,
     async with environment(workdir) as env:
         return await measure_in(env, per_kind=per_kind, paced_per_kind=paced_per_kind,
                                 phase=phase, warmup=warmup)
+
+
+# ------------------------------------------------------------------ pictures from PICTURES_URL
+
+TIMELINE = next(k for k in KINDS if k.key == "timeline")
+PICTURES_URL = "https://pictures.example.org/briefing"  # nothing fetches it here: Discord's
+# media proxy would, once per picture and data version
+
+
+async def measure_hosted(workdir: Path, *, per_kind: int, phase: int = 250,
+                         warmup: int = 200) -> dict[str, Tally]:
+    """`/timeline` against `/baseline` again, on a bot of its own that shows its pictures
+    from the operator's web server (PICTURES_DIR and PICTURES_URL) instead of uploading the
+    60 KB strip with every answer. Checked first: the answer's image is that address, and the
+    fake received no file."""
+    folder = workdir / "hosted"
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {"PICTURES_DIR": str(folder / "pictures"), "PICTURES_URL": PICTURES_URL}
+    async with environment(folder, settings=settings) as env:
+        answer = await env.ctl.interact(TIMELINE.payload(env.interactions))
+        image = answer["data"]["embeds"][0].get("image", {}).get("url", "")
+        uploaded = [r for r in await env.ctl.requests(0) if r.get("files")]
+        if not image.startswith(PICTURES_URL + "/") or uploaded:
+            raise RuntimeError(f"hosted pictures are not in use: image {image!r}, "
+                               f"{len(uploaded)} upload(s)")
+        kinds = [BASELINE, TIMELINE]
+        log("stack: /timeline with hosted pictures, warming up")
+        await _phases(env, warmup, min(100, warmup), None, kinds)
+        log(f"stack: /timeline with hosted pictures, {per_kind} interactions (unpaced)")
+        return await _phases(env, per_kind, phase, None, kinds)
+
+
+def hosted_rows(thr: Mapping[str, Tally]) -> list[Row]:
+    base, t = thr["baseline"], thr["timeline"]
+    ratio = t.rate / base.rate if base.rate else 0.0
+    problems = t.failed + t.wrong + base.failed + base.wrong
+    row = Row(
+        what=f"Throughput `/timeline` with pictures from PICTURES_URL (not uploaded), "
+             f"unpaced, {t.count:,} interactions; a bot process of its own",
+        figure=f"{t.rate:,.0f}/s ({t.cpu / t.count * 1000:.2f} ms bot CPU each, "
+               f"{t.fake_cpu / t.count * 1000:.2f} ms the fake's)",
+        baseline=f"`/baseline` on that process {base.rate:,.0f}/s "
+                 f"({base.cpu / base.count * 1000:.2f} ms CPU each)",
+        ratio=ratio, goal="≥ 0.85 of baseline", met=ratio >= 0.85 and problems == 0)
+    if problems:
+        row.figure += f" — {t.failed} failed, {t.wrong} wrong answers"
+        row.notes += t.errors + base.errors
+    return [row]
 
 
 def rows(res: StackResult) -> list[Row]:
