@@ -46,13 +46,17 @@ async def main():
     store = Store(__import__("pathlib").Path(sys.argv[2]), __import__("pathlib").Path(sys.argv[3]))
     await store.open()
     async with store.snapshot() as snap:
-        deal, events = (await snap.deals())[0], await snap.timeline()
+        deal, events, meta = (await snap.deals())[0], await snap.timeline(), snap.meta
     await store.close()
     t = time.perf_counter()
     if draw:
         from bot.render import pictures
         t_import = time.perf_counter() - t
-        pictures.deal_card(deal); pictures.timeline_strip(events)
+        # As the bot draws them: in a worker thread, through the picture cache.
+        from bot.render import attachments
+        page = [{"embeds": [{"title": "x"}]}]
+        await attachments.deal_pages(meta, page, deal)
+        await attachments.timeline_pages(meta, page, events)
     else:
         t_import = 0.0
     return t_import

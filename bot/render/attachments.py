@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -193,10 +195,30 @@ async def drawn(key: Hashable, draw: Callable[[], Picture]) -> Picture:
     loop = asyncio.get_running_loop()
     task = _pending.get(key)
     if task is None or task.get_loop() is not loop:
-        task = loop.create_task(asyncio.to_thread(draw))
+        task = loop.create_task(asyncio.to_thread(_draw_and_release, draw))
         _pending[key] = task
         task.add_done_callback(lambda done: _keep(key, done))
     return await asyncio.shield(task)
+
+
+def _draw_and_release(draw: Callable[[], Picture]) -> Picture:
+    """Draw, then give the memory the draw freed back to the system (glibc keeps a worker
+    thread's freed memory: the first /timeline left the bot's RSS 14 MB higher for good)."""
+    try:
+        return draw()
+    finally:
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where there is none (musl, macOS, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def _keep(key: Hashable, task: asyncio.Task[Picture]) -> None:
