@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import secrets
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -797,6 +798,28 @@ class FakeDiscord:
         """The record of a dispatched interaction (KeyError if unknown)."""
         return self.interactions[str(interaction_id)]
 
+    def _drop_message(self, message: Json) -> None:
+        """A message is deleted, and with it its files: their addresses no longer serve."""
+        self.messages.pop(str(message["id"]), None)
+        for a in message.get("attachments") or ():
+            self.uploads.pop(a.get("url", ""), None)
+
+    async def delete_message(self, message_id: str) -> None:
+        """Someone with Manage Messages deletes a message (the bot's, say): it and its files
+        are gone, and the bot hears MESSAGE_DELETE where it can see the channel."""
+        message = self.messages[str(message_id)]
+        self._drop_message(message)
+        await self._echo("MESSAGE_DELETE", message)
+
+    def upload_at(self, url: str) -> bytes | None:
+        """The uploaded file an attachment address (signed or not) points at, or None: what a
+        client would see for an embed image given by that address."""
+        bare = url.partition("?")[0]
+        for address, data in self.uploads.items():
+            if address.partition("?")[0] == bare:
+                return data
+        return None
+
     def callbacks_for(self, interaction_id: str | int) -> list[Json]:
         """Accepted callback bodies for the interaction (at most one, as on Discord)."""
         rec = self.interactions.get(str(interaction_id))
@@ -1155,7 +1178,11 @@ class FakeDiscord:
         for index, f in enumerate(files):
             aid = P.next_id()
             meta = descriptions.get(str(index), {})
-            url = f"{self.http_base}/attachments/{channel_id}/{aid}/{f.filename}"
+            # Signed like Discord's CDN addresses (?ex=&is=&hm=); `upload_at` finds the bytes
+            # by the address without them, which is how an app passes one into an embed.
+            issued = int(time.time())
+            url = (f"{self.http_base}/attachments/{channel_id}/{aid}/{f.filename}"
+                   f"?ex={issued + 86400:x}&is={issued:x}&hm={secrets.token_hex(32)}&")
             self.uploads[url] = f.data
             kept.append(
                 {
@@ -1321,7 +1348,7 @@ class FakeDiscord:
             if call.request.method == "PATCH":
                 raise _Reject(403, 50005, "Cannot edit a message authored by another user")
         if call.request.method == "DELETE":
-            del self.messages[msg["id"]]
+            self._drop_message(msg)
             await self._echo("MESSAGE_DELETE", msg)
             return web.Response(status=204)
         body = call.body
@@ -1523,7 +1550,7 @@ class FakeDiscord:
         if call.request.method == "GET":
             return message
         if call.request.method == "DELETE":
-            del self.messages[mid]
+            self._drop_message(message)
             inter.deleted.append(mid)
             await self._echo("MESSAGE_DELETE", message)
             return web.Response(status=204)
