@@ -293,7 +293,7 @@ class RecordingAdapter(webhook_async.AsyncWebhookAdapter):
             params=SimpleNamespace(payload=payload, multipart=multipart))
 
 
-_CALLBACK_URL = re.compile(r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback$")
+_CALLBACK_URL = re.compile(r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback(\?.*)?$")
 
 
 def _body(payload: Any, multipart: Any) -> tuple[Any, dict[str, bytes]]:

@@ -89,4 +89,4 @@ async def test_a_repeated_answer_sends_each_asker_the_body_of_their_own_message(
         ids = [b["custom_id"] for row in sent.payload["data"].get("components", [])
                for b in row["components"] if "custom_id" in b]
         assert ids and all(f":{user}:" in i for i in ids)
-        assert memo_of(pages).get(("body", ask, len(str(user)), ephemeral)), "not kept"
+        assert memo_of(pages).get(("body", ask, len(str(user)), ephemeral, False)), "not kept"

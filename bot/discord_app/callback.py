@@ -104,10 +104,11 @@ async def _json_or_text(response: aiohttp.ClientResponse) -> Any:
 
 async def post(session: aiohttp.ClientSession, url: str, body: Body, *,
                proxy: str | None = None, proxy_auth: aiohttp.BasicAuth | None = None,
-               label: str = "interaction callback") -> None:
-    """POST `body` to an interaction's callback `url`; raises discord.HTTPException (or
-    its Forbidden, NotFound, DiscordServerError) as discord.py would. Each status is logged
-    at DEBUG under `label` (the URL holds the interaction's token: it is not logged)."""
+               label: str = "interaction callback") -> Any:
+    """POST `body` to an interaction's callback `url`; what Discord answered (None for 204
+    No Content, JSON as parsed) or raises discord.HTTPException (or its Forbidden, NotFound,
+    DiscordServerError) as discord.py would. Each status is logged at DEBUG under `label`
+    (the URL holds the interaction's token: it is not logged)."""
     headers = {"Content-Type": body.content_type}
     response: aiohttp.ClientResponse | None = None
     data: Any = None
@@ -118,7 +119,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: Body, *,
                 data = await _json_or_text(response)
                 log.debug("%s returned status code %s", label, response.status)
                 if 300 > response.status >= 200:
-                    return
+                    return data or None
                 if response.status == 429:
                     if not response.headers.get("Via"):  # Cloudflare's, not Discord's
                         raise discord.HTTPException(response, data)
@@ -145,7 +146,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: Body, *,
     raise discord.HTTPException(response, data)
 
 
-Sender = Callable[..., Awaitable[None]]
+Sender = Callable[..., Awaitable[Any]]
 
 #: What sends a callback: `post`, or the test harness's recorder (tests/harness.py).
 sender: ContextVar[Sender] = ContextVar("interaction_callback_sender", default=post)

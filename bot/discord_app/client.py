@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -24,6 +24,7 @@ from . import expired
 from .components import BUTTONS
 from .errors import BriefingTree
 from .state import TrimmedState
+from .uploads import Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,11 @@ class BriefingBot(commands.AutoShardedBot):
         #: The start's comparison of the files with the database served unchecked
         #: (`check_data`); None when the store was opened checked.
         self.data_check: asyncio.Task[BuildReport | None] | None = None
+
+    @property
+    def uploaded(self) -> Uploaded:
+        """Where the pictures this process uploaded can be seen again (uploads.py)."""
+        return cast(TrimmedState, self._connection).uploaded
 
     def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
         return TrimmedState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks,

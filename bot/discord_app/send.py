@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
+import orjson
 from discord.enums import InteractionResponseType
 from discord.http import Route
 from discord.utils import MISSING
@@ -22,6 +23,7 @@ from discord.webhook.async_ import interaction_message_response_params
 
 from bot.briefing.store import Store
 from bot.render.answers import message_answer
+from bot.render.attachments import shown_at
 from bot.render.buttons import CHECK, FOLLOWUP, TYPED, Ask, stamp, stamped_for
 from bot.render.pages import Pages, Payload, memo_of
 from bot.requests import answer_ask, command_ask, remembered
@@ -36,6 +38,7 @@ from .message import (
     is_ephemeral,
     message_kwargs,
 )
+from .uploads import STAND_IN_URL, Uploaded, picture_of, scope_of, with_stand_in
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/interactions/{webhook_id}/{webhook_token}/callback"
 
 DEFER_AFTER = 1.5  # seconds; Discord drops an interaction not answered within 3
+STAND_IN_BYTES = STAND_IN_URL.encode()
 MAX_TEXT_REPLIES = 5  # pages sent as separate messages where buttons cannot re-answer
 def release(interaction: discord.Interaction) -> None:
     """Break the reference cycle between an answered interaction and its response object.
@@ -67,7 +71,7 @@ def first_page(pages: Sequence[Payload], ask: Ask | None, owner: int) -> Payload
 
 
 async def respond_with(interaction: discord.Interaction, page: Payload, *,
-                       ephemeral: bool) -> None:
+                       ephemeral: bool, returned: bool = False) -> Any:
     """Answer `interaction` with one page and its files: `response.send_message` with the
     same request body, less what an answer does not need.
 
@@ -81,12 +85,15 @@ async def respond_with(interaction: discord.Interaction, page: Payload, *,
     `interaction_message_response_params` with the client's allowed mentions (none) and
     sent by `callback.post`; the response is marked done, so every later followup, edit or
     error notice behaves as after `send_message`. discord.py is pinned to 2.7.x, whose
-    internals these are (tests/test_send_path.py pins the body).
+    internals these are (tests/test_send_path.py pins the body). With `returned`, the
+    created message is asked for and returned (bot/discord_app/uploads.py reads where its
+    picture was uploaded); else None.
     """
     if interaction.response.is_done():
         raise discord.InteractionResponded(interaction)
-    await _post_callback(interaction,
-                         callback.body_of(*_callback_parts(interaction, page, ephemeral)))
+    return await _post_callback(
+        interaction, callback.body_of(*_callback_parts(interaction, page, ephemeral)),
+        returned=returned)
 
 
 def _callback_parts(interaction: discord.Interaction, page: Payload,
@@ -110,8 +117,10 @@ def _callback_parts(interaction: discord.Interaction, page: Payload,
     return callback.json_body(params.payload).data, []
 
 
-async def _post_callback(interaction: discord.Interaction, body: callback.Body) -> None:
-    """Send the first response and mark it done."""
+async def _post_callback(interaction: discord.Interaction, body: callback.Body, *,
+                         returned: bool = False) -> Any:
+    """Send the first response and mark it done; with `returned`, the created message as
+    Discord returned it (a dict), else None."""
     # discord.py's create_interaction_response asks for the created message back
     # (?with_response=1), which Discord then encodes and the bot decodes, whole, for nothing:
     # without it Discord answers 204 No Content. The same route and error handling
@@ -119,14 +128,19 @@ async def _post_callback(interaction: discord.Interaction, body: callback.Body) 
     state = interaction._state
     url = Route("POST", CALLBACK_PATH, webhook_id=interaction.id,
                 webhook_token=interaction.token).url
-    await callback.sender.get()(interaction._session, url, body, proxy=state.http.proxy,
-                                proxy_auth=state.http.proxy_auth,
-                                label=f"interaction {interaction.id} callback")
+    answer = await callback.sender.get()(
+        interaction._session, url + "?with_response=1" if returned else url, body,
+        proxy=state.http.proxy, proxy_auth=state.http.proxy_auth,
+        label=f"interaction {interaction.id} callback")
     interaction.response._response_type = InteractionResponseType.channel_message
+    if returned and isinstance(answer, dict):
+        message = (answer.get("resource") or {}).get("message")
+        return message if isinstance(message, dict) else None
+    return None
 
 
 def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
-                hidden: bool) -> callback.Body | None:
+                hidden: bool, shown_from: str | None = None) -> callback.Body | None:
     """The first page's body for this asker, from what is kept with the answer.
 
     Its JSON is built once per answer, asker-id length and visibility, with the stand-in for
@@ -137,23 +151,31 @@ def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
     stand-in is found elsewhere than in the custom ids (which a briefing's text could in
     principle hold), so the page is stamped and sent as it comes. The client's allowed
     mentions are read once, for the first asker: every client here sets none (client.py).
+    With `shown_from`, the picture is shown from that address instead of uploaded: the body
+    is kept with a stand-in address (uploads.py `with_stand_in`) that this one replaces.
     """
     digits = str(interaction.user.id)
     kept = memo_of(pages)
-    key = ("body", ask, len(digits), hidden)
+    key = ("body", ask, len(digits), hidden, shown_from is not None)
     if key not in kept:
-        page, stand_in = stamped_for(pages, 0, ask=ask, digits=len(digits),
+        source = pages if shown_from is None else with_stand_in(pages)
+        page, stand_in = stamped_for(source, 0, ask=ask, digits=len(digits),
                                      version=pages.version)
         data, uploads = _callback_parts(interaction, page, hidden)
         mark = stand_in.encode()
         ids = sum(stand_in in b.get("custom_id", "") for row in page.get("components") or ()
                   for b in row.get("components", ()))
-        kept[key] = (data, uploads, mark) if data.count(mark) == ids else None
+        right = data.count(mark) == ids and (
+            shown_from is None or data.count(STAND_IN_BYTES) == 1)
+        kept[key] = (data, uploads, mark) if right else None
     found = kept[key]
     if found is None:
         return None
     data, uploads, mark = found
-    return callback.body_of(data.replace(mark, digits.encode()), uploads)
+    data = data.replace(mark, digits.encode())
+    if shown_from is not None:  # JSON-escaped, as the encoder would have written it
+        data = data.replace(STAND_IN_BYTES, orjson.dumps(shown_from)[1:-1])
+    return callback.body_of(data, uploads)
 
 
 async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
@@ -164,24 +186,45 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     (owners' operations), a longer answer's other pages follow as messages of their own.
     """
     hidden = is_ephemeral(pages[0]) if ephemeral is None else ephemeral
+    # A picture uploaded in this server before is shown from there (bot/discord_app/uploads.py);
+    # the first public answer with it in a server asks for its message back, to learn where.
+    uploaded: Uploaded | None = getattr(interaction.client, "uploaded", None)
+    scope = shown_from = None
+    if uploaded is not None and picture_of(pages[0]):
+        scope = scope_of(interaction)
+        shown_from = uploaded.address_for(scope, pages)
+    returned = scope is not None and not hidden and shown_from is None
     body = None
     # A command's pages are kept and asked again; a typed question's or a check's are new
     # each time, so nothing is kept for them.
     if (ask is not None and ask.intent not in (TYPED, FOLLOWUP, CHECK)
             and isinstance(pages, Pages) and not interaction.response.is_done()):
-        body = _first_body(interaction, pages, ask, hidden)
+        body = _first_body(interaction, pages, ask, hidden, shown_from)
+    message: Any = None
     if body is not None:
-        await _post_callback(interaction, body)
+        message = await _post_callback(interaction, body, returned=returned)
     else:
-        first = first_page(pages, ask, interaction.user.id)
+        shown = pages if shown_from is None else shown_at(pages, shown_from)
+        first = first_page(shown, ask, interaction.user.id)
         if interaction.response.is_done():
-            await interaction.followup.send(**message_kwargs(first), ephemeral=hidden,
-                                            wait=True)
+            sent = await interaction.followup.send(**message_kwargs(first), ephemeral=hidden,
+                                                   wait=True)
+            message = _as_data(sent) if returned else None
         else:
-            await respond_with(interaction, first, ephemeral=hidden)
+            message = await respond_with(interaction, first, ephemeral=hidden,
+                                         returned=returned)
+    if returned and message is not None and uploaded is not None and scope is not None:
+        uploaded.remember(scope, pages[0], message)
     if ask is None:
         for page in pages[1:MAX_TEXT_REPLIES]:
             await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)
+
+
+def _as_data(message: discord.Message) -> dict[str, Any]:
+    """What `Uploaded.remember` reads of a message discord.py parsed (a followup's)."""
+    return {"id": message.id, "channel_id": message.channel.id, "flags": message.flags.value,
+            "attachments": [{"filename": a.filename, "url": a.url}
+                            for a in message.attachments]}
 
 
 async def answer_interaction(interaction: discord.Interaction,

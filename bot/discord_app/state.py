@@ -4,7 +4,9 @@ discord.py offers no switch for this: with the guilds intent it caches every cha
 and permission overwrite of every guild, about 14 KB a guild (over 200 MB at 10,000 guilds,
 in the benchmark), whatever the other intents and cache flags say. This subclass of the
 state discord.py builds (through `AutoShardedBot._get_state`) trims GUILD_CREATE before the
-guild is built, and ignores channel and thread events, which would only refill that cache.
+guild is built, and ignores channel and thread events, which would only refill that cache
+(a deleted channel, like a deleted message, only tells `uploads.Uploaded` to forget the
+pictures uploaded there).
 It also drops, unparsed, every MESSAGE_CREATE the bot could not answer (its own messages,
 other bots', server messages that do not mention it). discord.py finds its parsers by their
 `parse_*` names, so overriding them is enough.
@@ -26,6 +28,8 @@ from typing import Any
 import discord
 from discord.state import AutoShardedConnectionState
 from discord.webhook.async_ import async_context, interaction_message_response_params
+
+from .uploads import Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +87,11 @@ class TrimmedState(AutoShardedConnectionState[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The gateway looks parsers up in this dict (by reference, gateway.py `_discord_parsers`)
+        self._answers: set[asyncio.Task[None]] = set()
+        #: Pictures uploaded once per server (uploads.py); forgotten here when deleted.
+        self.uploaded = Uploaded()
         self.parsers.update({name: self._guarded(name, parser)
                              for name, parser in self.parsers.items()})
-        self._answers: set[asyncio.Task[None]] = set()
 
     def _guarded(self, event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
         @functools.wraps(parser)
@@ -136,7 +142,19 @@ class TrimmedState(AutoShardedConnectionState[Any]):
         if addressed_to_bot(data, self.self_id):
             super().parse_message_create(data)
 
-    parse_channel_create = parse_channel_update = parse_channel_delete = _ignored
+    # A deleted message, or channel, takes with it a picture later answers would show.
+    def parse_message_delete(self, data: Any) -> None:
+        self.uploaded.forget_messages([int(data["id"])])
+        super().parse_message_delete(data)
+
+    def parse_message_delete_bulk(self, data: Any) -> None:
+        self.uploaded.forget_messages([int(i) for i in data["ids"]])
+        super().parse_message_delete_bulk(data)
+
+    def parse_channel_delete(self, data: Any) -> None:
+        self.uploaded.forget_channel(int(data["id"]))  # not cached here otherwise
+
+    parse_channel_create = parse_channel_update = _ignored
     parse_channel_pins_update = _ignored
     parse_thread_create = parse_thread_update = parse_thread_delete = _ignored
     parse_thread_list_sync = parse_thread_member_update = parse_thread_members_update = _ignored

@@ -53,16 +53,20 @@ CACHE_SIZE = 32  # pictures kept across data versions: a few MB at most
 
 
 class Attachment(dict[str, Any]):
-    """One file of a page: JSON {"filename", "description"}; the bytes in `.data`."""
+    """One file of a page: JSON {"filename", "description"}; the bytes in `.data`, and in
+    `.content` a name made from them (`PictureHost.name_of`; "" if none was given), by which
+    the send path knows a picture it uploaded before."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "content")
 
-    def __init__(self, filename: str, data: bytes, description: str = "") -> None:
+    def __init__(self, filename: str, data: bytes, description: str = "",
+                 content: str = "") -> None:
         super().__init__(filename=filename, description=description)
         self.data = data
+        self.content = content
 
     def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle keep the bytes
-        return (Attachment, (self["filename"], self.data, self["description"]))
+        return (Attachment, (self["filename"], self.data, self["description"], self.content))
 
 
 def attachments(page: Payload) -> list[Attachment]:
@@ -85,9 +89,29 @@ def with_picture(pages: Sequence[Payload], picture: Picture,
     first["embeds"] = embeds
     if url is None:
         first["attachments"] = [*first.get("attachments", ()),
-                                Attachment(picture.filename, picture.png, picture.description)]
+                                Attachment(picture.filename, picture.png, picture.description,
+                                           PictureHost.name_of(picture))]
     payloads = [first, *pages[1:]]
     # The answer's Sources and Notes stay with its pages.
+    return pages.replaced(payloads) if isinstance(pages, Pages) else payloads
+
+
+def shown_at(pages: Sequence[Payload], url: str) -> list[Payload]:
+    """The pages with the first page's picture shown from `url` instead of attached (its
+    Sources and Notes kept); the pages as they are if their first page attaches nothing."""
+    if not pages or not attachments(pages[0]):
+        return pages if isinstance(pages, Pages) else list(pages)
+    first = dict(pages[0])
+    embeds = [dict(e) for e in first.get("embeds", ())]
+    if embeds:
+        embeds[0]["image"] = {"url": url}
+        first["embeds"] = embeds
+    kept = [a for a in first["attachments"] if not isinstance(a, Attachment)]
+    if kept:
+        first["attachments"] = kept
+    else:
+        del first["attachments"]
+    payloads = [first, *pages[1:]]
     return pages.replaced(payloads) if isinstance(pages, Pages) else payloads
 
 

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
+from tests import payloads as P
 from tests.fakediscord import FakeDiscord
 from tests.payloads import CHANNEL_MESSAGE
 
@@ -29,6 +30,8 @@ from .conftest import (
     bot_process,
     in_dm,
     in_guild,
+    make_fake,
+    wait_for_log,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -70,16 +73,79 @@ async def test_deal_and_timeline_carry_a_png_their_embed_shows(
     assert len(colours) > 8 and background < 0.95, "the picture is blank"
 
 
-async def test_the_same_answer_uploads_the_same_bytes(
-        module_fake: FakeDiscord, module_bot: BotProcess) -> None:
-    pngs = []
-    for _ in range(2):
-        payload = in_guild("deal")
-        await module_fake.interact(payload, STEP)
-        message = module_fake.original_message(payload["id"])
+async def shown_from_there(fake: FakeDiscord, bot: BotProcess, payload: dict[str, Any]) -> None:
+    """Wait until the bot has read where the answer to `payload` uploaded its picture: it
+    reads the created message from the callback's answer, which travels apart from the
+    gateway that brings the next interaction."""
+    message = fake.original_message(payload["id"])
+    assert message is not None
+    await wait_for_log(fake, bot, f"uploaded in message {message['id']} is shown from there")
+
+
+async def test_a_picture_is_uploaded_once_per_server_then_shown_from_discords_cdn(
+        tmp_path: Path, tmp_data: Path) -> None:
+    """The first /deal in a server uploads the diagram; the next, by someone else, shows the
+    same file by its CDN address without the signature (as Discord's docs say an app may)
+    and uploads nothing. Another server, a DM and a user-installed app each upload their own:
+    an address is never shown outside the server it was uploaded in."""
+    second = P.guild(name="Second Guild", channels=2)
+    fake = make_fake([P.default_guild(), second])
+    await fake.start()
+
+    async def deal(payload: dict[str, Any]) -> tuple[str, list[Any]]:
+        body = await fake.interact(payload, STEP)
+        message = fake.original_message(payload["id"])
         assert message is not None
-        pngs.append(module_fake.uploads[message["attachments"][0]["url"]])
-    assert pngs[0] == pngs[1]
+        assert_message_within_limits(body["data"])
+        return body["data"]["embeds"][0]["image"]["url"], message["attachments"]
+
+    try:
+        async with bot_process(fake, tmp_path / "bot", tmp_data) as bot:
+            await bot.serving()
+            first = in_guild("deal")
+            _, [uploaded] = await deal(first)
+            await shown_from_there(fake, bot, first)
+            bare = uploaded["url"].partition("?")[0]
+            assert bare != uploaded["url"]  # Discord's addresses are signed; the kept one not
+            again, files = await deal(in_guild("deal"))
+            assert (again, files) == (bare, [])
+            assert fake.upload_at(again) == fake.uploads[uploaded["url"]]
+            there = P.slash_interaction("deal", guild=second)
+            theirs = []
+            for elsewhere in (there, in_dm("deal"), P.slash_interaction(
+                    "deal", guild=P.default_guild(), user_install=True)):
+                image, files = await deal(elsewhere)
+                assert image == "attachment://deal.png" and len(files) == 1
+                theirs.append(files[0]["url"].partition("?")[0])
+            # The second server's next answer shows its own upload, not the first server's.
+            await shown_from_there(fake, bot, there)
+            image, files = await deal(P.slash_interaction("deal", guild=second))
+            assert (image, files) == (theirs[0], []) and image != bare
+            assert fake.upload_at(image) == fake.uploads[uploaded["url"]]  # the same picture
+            again, _ = await deal(in_guild("deal"))
+            assert again == bare
+    finally:
+        await fake.stop()
+
+
+async def test_a_deleted_upload_is_uploaded_again_by_the_next_answer(
+        fake: FakeDiscord, bot: BotProcess) -> None:
+    first = in_guild("timeline")
+    await fake.interact(first, STEP)
+    message = fake.original_message(first["id"])
+    assert message is not None and len(message["attachments"]) == 1
+    await fake.delete_message(message["id"])  # a moderator removes the first answer
+    after = in_guild("timeline")
+    body = await fake.interact(after, STEP)
+    assert body["data"]["embeds"][0]["image"]["url"] == "attachment://timeline.png"
+    reupload = fake.original_message(after["id"])
+    assert reupload is not None and len(reupload["attachments"]) == 1
+    await shown_from_there(fake, bot, after)
+    # And that new upload is the one shown next.
+    body = await fake.interact(in_guild("timeline"), STEP)
+    shown = body["data"]["embeds"][0]["image"]["url"]
+    assert shown == reupload["attachments"][0]["url"].partition("?")[0]
+    assert fake.upload_at(shown) is not None
 
 
 # ------------------------------------------------------------- pictures from the operator's server
