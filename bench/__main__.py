@@ -230,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
                         f"{gcs.get('frozen', 0):,} objects frozen after start-up, "
                         f"{gcs.get('tracked', 0):,} tracked "
                         f"(from `/benchstats`, see bench/ext.py).")
+                    notes.append(
+                        "Whole stack, `/timeline`: its 60 KB strip is uploaded by the first "
+                        "answer in the guild; every later answer shows it from that upload's "
+                        "address and uploads nothing, as it would on Discord "
+                        "(bot/discord_app/uploads.py). The row with PICTURES_URL is a bot "
+                        "that never uploads it (the operator's web server serves it).")
                     out += stack.rows(res)
                     sustained = res.throughput["who"].rate
                 if "reload" in wanted:

@@ -14,7 +14,9 @@ bot reported on READY), answered by the bot with an HTTP callback; the fake echo
 as MESSAGE_CREATE, as Discord does.
 
 Commands: `/who name:Bukele`, `/timeline`, `/search query:Alien Enemies`, and `/baseline` (a
-constant embed, see `bench.ext`). Every answer is checked (callback type 4, the embed title
+constant embed, see `bench.ext`). `/timeline`'s 60 KB strip is uploaded by its first answer in
+the guild; later answers show it from that upload's address, as they would on Discord
+(bot/discord_app/uploads.py). Every answer is checked (callback type 4, the embed title
 expected for the command), so an error page can never pass for a fast answer.
 
 Throughput (unpaced): for each command in turn, N interactions are kept in flight
@@ -303,9 +305,9 @@ PICTURES_URL = "https://pictures.example.org/briefing"  # nothing fetches it her
 async def measure_hosted(workdir: Path, *, per_kind: int, phase: int = 250,
                          warmup: int = 200) -> dict[str, Tally]:
     """`/timeline` against `/baseline` again, on a bot of its own that shows its pictures
-    from the operator's web server (PICTURES_DIR and PICTURES_URL) instead of uploading the
-    60 KB strip with every answer. Checked first: the answer's image is that address, and the
-    fake received no file."""
+    from the operator's web server (PICTURES_DIR and PICTURES_URL), so it never uploads the
+    60 KB strip (by default it is uploaded once in the server, bot/discord_app/uploads.py).
+    Checked first: the answer's image is that address, and the fake received no file."""
     folder = workdir / "hosted"
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"PICTURES_DIR": str(folder / "pictures"), "PICTURES_URL": PICTURES_URL}
@@ -334,7 +336,8 @@ def hosted_rows(thr: Mapping[str, Tally]) -> list[Row]:
                f"{t.fake_cpu / t.count * 1000:.2f} ms the fake's)",
         baseline=f"`/baseline` on that process {base.rate:,.0f}/s "
                  f"({base.cpu / base.count * 1000:.2f} ms CPU each)",
-        ratio=ratio, goal="≥ 0.85 of baseline", met=ratio >= 0.85 and problems == 0)
+        ratio=ratio, goal="— (reported: an operator's option, beside the row above)",
+        met=None)
     if problems:
         row.figure += f" — {t.failed} failed, {t.wrong} wrong answers"
         row.notes += t.errors + base.errors
