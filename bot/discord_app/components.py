@@ -39,6 +39,7 @@ from bot.requests import AskAgain, respond_to
 
 from .message import message_kwargs
 from .send import release, send_notice
+from .uploads import picture_of
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,40 @@ async def press(interaction: discord.Interaction, target: Press) -> None:
     if turn:
         payload = stamp(pages, index, ask=ask, owner=target.owner, version=pages.version,
                         view=target.view, notice="\n".join(notices))
-        await interaction.response.edit_message(**message_kwargs(payload, edit=True))
+        kwargs = message_kwargs(payload, edit=True)
+        _keep_uploaded_picture(interaction, pages, kwargs, stale)
+        await interaction.response.edit_message(**kwargs)
         return
     if target.role != OPEN:
         notices.insert(0, NOT_YOURS)
     payload = stamp(pages, index, ask=ask, owner=interaction.user.id, version=pages.version,
                     view=target.view, notice="\n".join(notices))
     await interaction.response.send_message(**message_kwargs(payload), ephemeral=True)
+
+
+def _keep_uploaded_picture(interaction: discord.Interaction, pages: Pages,
+                           kwargs: dict[str, Any], stale: bool) -> None:
+    """A page turn keeps the picture this message uploaded (`kwargs` of its edit, changed in
+    place): other answers in the server show it from here (uploads.py), and an edit that left
+    it out would delete it. On a later page it rides along as the embed's thumbnail (a file
+    no embed shows would appear below the message). On a new data version it goes: the new
+    picture is uploaded and the old one is no longer shown from here."""
+    message, uploaded = interaction.message, getattr(interaction.client, "uploaded", None)
+    picture = picture_of(pages[0]) if pages else None
+    if message is None or picture is None:
+        return
+    name = picture["filename"]
+    held = next((a for a in message.attachments if a.filename == name), None)
+    if held is None:
+        return
+    if stale:
+        if uploaded is not None:
+            uploaded.forget_messages([message.id])
+        return
+    kwargs["attachments"] = [held, *(f for f in kwargs["attachments"] if f.filename != name)]
+    embeds = kwargs["embeds"]
+    if embeds and embeds[0].image.url != f"attachment://{name}":
+        embeds[0].set_thumbnail(url=f"attachment://{name}")
 
 
 class _Stateless:

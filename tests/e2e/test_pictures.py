@@ -7,6 +7,7 @@ attachment's URL, so the test decodes the very PNG a member's client would fetch
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -146,6 +147,70 @@ async def test_a_deleted_upload_is_uploaded_again_by_the_next_answer(
     shown = body["data"]["embeds"][0]["image"]["url"]
     assert shown == reupload["attachments"][0]["url"].partition("?")[0]
     assert fake.upload_at(shown) is not None
+
+
+async def test_turning_the_pages_of_the_upload_keeps_it_for_every_answer_shown_from_it(
+        fake: FakeDiscord, bot: BotProcess) -> None:
+    """An edit that left the file out would delete it from Discord, and with it the picture
+    of every answer shown from it: the asker's page turns keep it (on later pages as the
+    embed's thumbnail), and return to page 1 without uploading it again."""
+    asker = P.user()
+    first = in_guild("timeline", user=asker)
+    body = await fake.interact(first, STEP)
+    await shown_from_there(fake, bot, first)
+    message = fake.original_message(first["id"])
+    assert message is not None
+    [held] = message["attachments"]
+    later = await fake.interact(in_guild("timeline"), STEP)
+    shown = later["data"]["embeds"][0]["image"]["url"]
+    data = body["data"]
+    for label, page in (("▶", "Page 2/"), ("◀", "Page 1/")):
+        button = next(b for row in data["components"] for b in row["components"]
+                      if b.get("label") == label)
+        current = fake.original_message(first["id"])
+        assert current is not None
+        update = await fake.interact(P.component_interaction(
+            button["custom_id"], current, asker, guild=P.default_guild()), STEP)
+        data = update["data"]
+        assert data["embeds"][0]["footer"]["text"].startswith(page)
+        current = fake.original_message(first["id"])
+        assert current is not None and [a["id"] for a in current["attachments"]] == [held["id"]]
+        assert fake.upload_at(shown) is not None, "the answer shown from it lost its picture"
+    assert data["embeds"][0]["image"]["url"] == "attachment://timeline.png"
+
+
+async def test_an_address_discord_refuses_is_forgotten_and_the_picture_uploaded_instead(
+        fake: FakeDiscord, bot: BotProcess) -> None:
+    first = in_guild("deal")
+    await fake.interact(first, STEP)
+    await shown_from_there(fake, bot, first)
+    fake.fail_next("POST", r"^/interactions/\d+/[^/]+/callback$", status=400)
+    refused = in_guild("deal")
+    body = await fake.interact(refused, STEP)  # answered all the same, with the upload
+    assert body["data"]["embeds"][0]["image"]["url"] == "attachment://deal.png"
+    await wait_for_log(fake, bot, "Discord refused to show picture deal-")
+    await shown_from_there(fake, bot, refused)
+    again = await fake.interact(in_guild("deal"), STEP)
+    message = fake.original_message(refused["id"])
+    assert message is not None
+    assert again["data"]["embeds"][0]["image"]["url"] == \
+        message["attachments"][0]["url"].partition("?")[0]
+
+
+async def test_with_reuse_turned_off_every_answer_uploads_its_own(
+        fake: FakeDiscord, tmp_path: Path, tmp_data: Path) -> None:
+    async with bot_process(fake, tmp_path / "bot", tmp_data, start=False) as bot:
+        bot.env["REUSE_UPLOADED_PICTURES"] = "false"
+        await bot.start()
+        await bot.serving()
+        for _ in range(3):
+            payload = in_guild("deal")
+            body = await fake.interact(payload, STEP)
+            assert body["data"]["embeds"][0]["image"]["url"] == "attachment://deal.png"
+            message = fake.original_message(payload["id"])
+            assert message is not None and len(message["attachments"]) == 1
+            await asyncio.sleep(0.05)  # time for a (wrongly) kept address to be read back
+        assert "uploaded in message" not in bot.log
 
 
 # ------------------------------------------------------------- pictures from the operator's server

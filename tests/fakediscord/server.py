@@ -1275,9 +1275,14 @@ class FakeDiscord:
         if "components" in body:
             message["components"] = list(body["components"] or [])
         if "attachments" in body or files:
+            before = message.get("attachments", [])
             message["attachments"] = self._attachments(
-                body, files, str(message["channel_id"]), message.get("attachments", [])
+                body, files, str(message["channel_id"]), before
             )
+            kept = {str(a["id"]) for a in message["attachments"]}
+            for a in before:  # an attachment left out of the edit is deleted, as on Discord
+                if str(a["id"]) not in kept:
+                    self.uploads.pop(a.get("url", ""), None)
         if "flags" in body and body["flags"] is not None:
             # Only SUPPRESS_EMBEDS can be toggled on edit; ephemerality is fixed at send.
             keep = int(message.get("flags", 0)) & ~4
