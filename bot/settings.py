@@ -44,6 +44,7 @@ ENV_NAMES = {
     "misses_path": "MISSES_PATH",
     "pictures_dir": "PICTURES_DIR",
     "pictures_url": "PICTURES_URL",
+    "reuse_uploaded_pictures": "REUSE_UPLOADED_PICTURES",
 }
 
 
@@ -90,6 +91,9 @@ class Settings(BaseModel):
     # the bot writes each one into PICTURES_DIR and the embed shows PICTURES_URL/<its name>.
     pictures_dir: Annotated[Path | None, BeforeValidator(_blank_is_none)] = None
     pictures_url: Annotated[str | None, BeforeValidator(_blank_is_none)] = None
+    # Without them, a picture is uploaded once per server and shown from there after
+    # (bot/discord_app/uploads.py); false: every answer uploads its own.
+    reuse_uploaded_pictures: bool = True
 
     @property
     def settings_file(self) -> Path:

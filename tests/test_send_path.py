@@ -16,7 +16,7 @@ import pytest
 
 from bot.discord_app.message import message_kwargs
 from bot.discord_app.send import first_page, respond_with, send_pages
-from bot.render.attachments import attachments
+from bot.render.attachments import attachments, shown_at
 from bot.render.pages import memo_of
 from bot.requests import answer_ask, command_ask
 from bot.router import Intent
@@ -90,3 +90,32 @@ async def test_a_repeated_answer_sends_each_asker_the_body_of_their_own_message(
                for b in row["components"] if "custom_id" in b]
         assert ids and all(f":{user}:" in i for i in ids)
         assert memo_of(pages).get(("body", ask, len(str(user)), ephemeral, False)), "not kept"
+
+
+@pytest.mark.parametrize("address", [
+    "https://cdn.discordapp.com/attachments/5/9/timeline.png",
+    'https://cdn.example/odd"name\\é.png',  # escaped in the bytes as the encoder escapes it
+])
+async def test_a_picture_shown_from_its_upload_sends_what_the_shown_page_would(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    # Once the picture was uploaded in a server, send_pages shows it from there: the kept
+    # body (with a stand-in address) must send each asker exactly what stamping the page with
+    # that address shows, and nothing is uploaded.
+    ask = command_ask(Intent.timeline, None)
+    pages = await answer_ask(harness.bot.store, ask)
+    uploaded = harness.bot.uploaded
+    assert uploaded is not None
+    monkeypatch.setattr("bot.discord_app.send.scope_of", lambda interaction: 42)
+    message = {"id": "7", "channel_id": "5", "flags": 0,
+               "attachments": [{"filename": "timeline.png", "url": address + "?ex=1&is=2&hm=3"}]}
+    assert uploaded.remember(42, pages[0], message)
+    for user, ephemeral in [(1187000000000000123, False), (99, True), (99, False)]:
+        mark = len(harness.calls)
+        await send_pages(interaction(harness, user), pages, ephemeral=ephemeral, ask=ask)
+        expected = interaction(harness, user)
+        await respond_with(expected, first_page(shown_at(pages, address), ask, user),
+                           ephemeral=ephemeral)
+        sent, theirs = harness.since(mark)
+        assert sent.payload == theirs.payload and sent.files == theirs.files == {}
+        assert sent.payload["data"]["embeds"][0]["image"] == {"url": address}
+        assert memo_of(pages).get(("body", ask, len(str(user)), ephemeral, True)), "not kept"

@@ -106,3 +106,15 @@ def test_showing_a_page_from_an_address_keeps_its_other_files() -> None:
     [shown] = shown_at([page], "https://cdn.example/timeline.png")
     assert shown["attachments"] == [{"id": "1", "filename": "kept.png"}]
     assert shown["embeds"][0]["image"] == {"url": "https://cdn.example/timeline.png"}
+
+
+def test_the_least_recently_shown_is_forgotten_first_and_a_refused_one_at_once() -> None:
+    uploaded, pages = Uploaded(limit=2), answer()
+    content = pages[0]["attachments"][0].content
+    for scope in (1, 2):
+        uploaded.remember(scope, pages[0], created(10 + scope))
+    assert uploaded.address(1, content) is not None  # server 1 is still asking
+    uploaded.remember(3, pages[0], created(13))
+    assert [uploaded.address(s, content) is not None for s in (1, 2, 3)] == [True, False, True]
+    uploaded.forget(3, content)  # Discord refused it
+    assert uploaded.address(3, content) is None and len(uploaded) == 1

@@ -107,8 +107,11 @@ class BriefingBot(commands.AutoShardedBot):
         self.data_check: asyncio.Task[BuildReport | None] | None = None
 
     @property
-    def uploaded(self) -> Uploaded:
-        """Where the pictures this process uploaded can be seen again (uploads.py)."""
+    def uploaded(self) -> Uploaded | None:
+        """Where the pictures this process uploaded can be seen again (uploads.py); None with
+        REUSE_UPLOADED_PICTURES=false (every answer uploads its own)."""
+        if not self.settings.reuse_uploaded_pictures:
+            return None
         return cast(TrimmedState, self._connection).uploaded
 
     def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:

@@ -133,10 +133,9 @@ async def _post_callback(interaction: discord.Interaction, body: callback.Body, 
         proxy=state.http.proxy, proxy_auth=state.http.proxy_auth,
         label=f"interaction {interaction.id} callback")
     interaction.response._response_type = InteractionResponseType.channel_message
-    if returned and isinstance(answer, dict):
-        message = (answer.get("resource") or {}).get("message")
-        return message if isinstance(message, dict) else None
-    return None
+    resource = answer.get("resource") if returned and isinstance(answer, dict) else None
+    message = resource.get("message") if isinstance(resource, dict) else None
+    return message if isinstance(message, dict) else None
 
 
 def _first_body(interaction: discord.Interaction, pages: Pages, ask: Ask,
@@ -193,31 +192,53 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
     if uploaded is not None and picture_of(pages[0]):
         scope = scope_of(interaction)
         shown_from = uploaded.address_for(scope, pages)
-    returned = scope is not None and not hidden and shown_from is None
+    try:
+        message = await _send_first(interaction, pages, ask, hidden, shown_from,
+                                    returned=scope is not None and not hidden
+                                    and shown_from is None)
+    except discord.HTTPException as exc:
+        picture = picture_of(pages[0])
+        if (shown_from is None or exc.status != 400 or interaction.response.is_done()
+                or uploaded is None or scope is None or picture is None):
+            raise
+        # Discord refused the address it gave: forget it, and upload the picture this time.
+        log.warning("Discord refused to show picture %s from %s (%s); uploading it again",
+                    picture.content, shown_from, exc.text)
+        uploaded.forget(scope, picture.content)
+        shown_from = None
+        message = await _send_first(interaction, pages, ask, hidden, None,
+                                    returned=not hidden)
+    if message is not None and uploaded is not None and scope is not None:
+        try:
+            uploaded.remember(scope, pages[0], message)
+        except Exception:  # the answer is out; only what it could teach is lost
+            log.exception("could not read where interaction %s uploaded its picture",
+                          interaction.id)
+    if ask is None:
+        for page in pages[1:MAX_TEXT_REPLIES]:
+            await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)
+
+
+async def _send_first(interaction: discord.Interaction, pages: Sequence[Payload],
+                      ask: Ask | None, hidden: bool, shown_from: str | None, *,
+                      returned: bool) -> Any:
+    """Send the first page (its picture shown from `shown_from` if given); with `returned`,
+    the created message as Discord returned it (else None)."""
     body = None
     # A command's pages are kept and asked again; a typed question's or a check's are new
     # each time, so nothing is kept for them.
     if (ask is not None and ask.intent not in (TYPED, FOLLOWUP, CHECK)
             and isinstance(pages, Pages) and not interaction.response.is_done()):
         body = _first_body(interaction, pages, ask, hidden, shown_from)
-    message: Any = None
     if body is not None:
-        message = await _post_callback(interaction, body, returned=returned)
-    else:
-        shown = pages if shown_from is None else shown_at(pages, shown_from)
-        first = first_page(shown, ask, interaction.user.id)
-        if interaction.response.is_done():
-            sent = await interaction.followup.send(**message_kwargs(first), ephemeral=hidden,
-                                                   wait=True)
-            message = _as_data(sent) if returned else None
-        else:
-            message = await respond_with(interaction, first, ephemeral=hidden,
-                                         returned=returned)
-    if returned and message is not None and uploaded is not None and scope is not None:
-        uploaded.remember(scope, pages[0], message)
-    if ask is None:
-        for page in pages[1:MAX_TEXT_REPLIES]:
-            await interaction.followup.send(**message_kwargs(page), ephemeral=hidden)
+        return await _post_callback(interaction, body, returned=returned)
+    shown = pages if shown_from is None else shown_at(pages, shown_from)
+    first = first_page(shown, ask, interaction.user.id)
+    if interaction.response.is_done():
+        sent = await interaction.followup.send(**message_kwargs(first), ephemeral=hidden,
+                                               wait=True)
+        return _as_data(sent) if returned else None
+    return await respond_with(interaction, first, ephemeral=hidden, returned=returned)
 
 
 def _as_data(message: discord.Message) -> dict[str, Any]:

@@ -154,7 +154,8 @@ class TrimmedState(AutoShardedConnectionState[Any]):
     def parse_channel_delete(self, data: Any) -> None:
         self.uploaded.forget_channel(int(data["id"]))  # not cached here otherwise
 
+    parse_thread_delete = parse_channel_delete  # answers in threads are not kept; to be sure
     parse_channel_create = parse_channel_update = _ignored
     parse_channel_pins_update = _ignored
-    parse_thread_create = parse_thread_update = parse_thread_delete = _ignored
+    parse_thread_create = parse_thread_update = _ignored
     parse_thread_list_sync = parse_thread_member_update = parse_thread_members_update = _ignored

@@ -12,12 +12,19 @@ the picture from it and upload nothing; members' clients have it cached already.
 
 - **Kept per server, never across.** In a DM, per DM channel. An address names the channel
   and message it was uploaded in, which members of another server have no business seeing.
-- **Only where the bot sees deletes.** That is a server the bot is installed in (not the
-  server of a user-installed app) or a DM with the bot, where no one else can delete it.
-- **A deleted message is forgotten at once**, whether deleted alone, in bulk or with its
-  channel, and the next answer uploads again. Answers sent in between lose their picture,
-  never their text.
-- **Per process, in memory**: lost on a restart, at most LIMIT addresses.
+- **Only where the bot hears deletes**: a server it is in (not one where only a user
+  installed the app, nor a commands-only install), in a channel it can view and not in a
+  thread, or a DM with the bot (where no one else can delete it). Elsewhere every answer
+  uploads its own.
+- **While the message holds the file.** A deleted message, a bulk delete or a deleted
+  channel is forgotten at once, and the next answer uploads again; every answer that showed
+  the picture from there loses it then (never its text). The asker's page turns keep the
+  file (components.py); an edit to a new data version drops it and forgets it here.
+- **If Discord refuses an address** (400), it is forgotten and that answer uploads instead.
+- **Per process, in memory**: lost on a restart, at most LIMIT addresses, the least recently
+  shown forgotten first. REUSE_UPLOADED_PICTURES=false turns it off.
+- An answer shown from an address has no alt text (Discord has none for an image by address);
+  the card's text says everything the picture does.
 
 PICTURES_URL (`bot/render/attachments.py`, `PictureHost`) comes first: a hosted picture is
 never attached, so nothing here applies to it.
@@ -51,11 +58,21 @@ class Shown:
     message_id: int
 
 
+_THREADS = frozenset({discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+                      discord.ChannelType.news_thread})
+
+
 def scope_of(interaction: discord.Interaction) -> int | None:
     """The server (or, for a DM with the bot, the DM channel) an upload is kept for; None
-    where the bot would not see the message deleted."""
+    where the bot might not hear the message deleted: a server it is not in (a user-installed
+    app, or a commands-only install), a channel it cannot view, or a thread (a private one
+    it may not be in; a deleted thread takes its messages without a word for each)."""
     if interaction.guild_id is not None:
-        return interaction.guild_id if interaction.is_guild_integration() else None
+        if (not interaction.is_guild_integration() or not interaction.app_permissions.view_channel
+                or interaction.client.get_guild(interaction.guild_id) is None
+                or getattr(interaction.channel, "type", None) in _THREADS):
+            return None
+        return interaction.guild_id
     if interaction.context.dm_channel and interaction.channel_id is not None:
         return interaction.channel_id
     return None
@@ -102,8 +119,16 @@ class Uploaded:
         return len(self._shown)
 
     def address(self, scope: int, content: str) -> str | None:
-        found = self._shown.get((scope, content))
-        return None if found is None else found.url
+        key = (scope, content)
+        found = self._shown.get(key)
+        if found is None:
+            return None
+        self._shown.move_to_end(key)  # the least recently shown goes first at LIMIT
+        return found.url
+
+    def forget(self, scope: int, content: str) -> None:
+        """Discord refused the address: the next answer uploads the picture again."""
+        self._forget_key((scope, content))
 
     def address_for(self, scope: int | None, pages: Sequence[Payload]) -> str | None:
         """Where the picture `pages` would upload was uploaded in `scope` before, or None
