@@ -143,7 +143,9 @@ class PictureHost:
         path = self.directory / self.name_of(picture)
         if path.is_file() and path.stat().st_size == len(picture.png):
             return path  # the same name is the same bytes: written by an earlier start
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Not its parents: a folder on a mount that went away is an error (the picture is
+        # then attached), not a new folder on the local disk that no web server serves.
+        self.directory.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".picture-", suffix=".tmp", dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -164,9 +166,10 @@ def host_for(directory: Path | None, base_url: str | None) -> PictureHost | None
     if directory is None or base_url is None:
         return None
     directory.mkdir(parents=True, exist_ok=True)
-    probe = directory / ".briefing-bot-write-test"
-    probe.write_bytes(b"")
-    probe.unlink()
+    # A probe of its own (processes sharing the folder may start together).
+    fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+    os.close(fd)
+    os.unlink(probe)
     return PictureHost(directory, base_url.rstrip("/"))
 
 
@@ -193,8 +196,9 @@ def hosted_at(where: PictureHost | None) -> Iterator[None]:
 
 async def _hosted_url(where: PictureHost, picture: Picture) -> str | None:
     """The picture's address once it is in the folder (checked in a worker thread each time
-    an answer is rendered, which is once per answer and data version: a file deleted since is
-    written again), or None if it could not be written: the caller attaches it instead."""
+    an answer is rendered: once per answer and data version, so a file deleted since is
+    written again at the next data version or start), or None if it could not be written:
+    the caller attaches it instead."""
     try:
         await asyncio.to_thread(where.write, picture)
     except OSError as exc:
