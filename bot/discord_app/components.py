@@ -39,7 +39,7 @@ from bot.requests import AskAgain, respond_to
 
 from .message import message_kwargs
 from .send import release, send_notice
-from .uploads import picture_of
+from .uploads import picture_of, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +117,21 @@ def _keep_uploaded_picture(interaction: discord.Interaction, pages: Pages,
     place): other answers in the server show it from here (uploads.py), and an edit that left
     it out would delete it. On a later page it rides along as the embed's thumbnail (a file
     no embed shows would appear below the message). On a new data version it goes: the new
-    picture is uploaded and the old one is no longer shown from here."""
+    picture is uploaded and the old one is no longer shown from here. A message that shows
+    the picture from the server's upload shows it from there again on page 1, uploading
+    nothing."""
     message, uploaded = interaction.message, getattr(interaction.client, "uploaded", None)
     picture = picture_of(pages[0]) if pages else None
     if message is None or picture is None:
         return
     name = picture["filename"]
     held = next((a for a in message.attachments if a.filename == name), None)
-    if held is None:
+    if held is None:  # a message showing it from the server's upload goes on doing so
+        url = None if stale or uploaded is None else uploaded.address_for(
+            scope_of(interaction), pages)
+        if url is not None and any(f.filename == name for f in kwargs["attachments"]):
+            kwargs["attachments"] = [f for f in kwargs["attachments"] if f.filename != name]
+            kwargs["embeds"][0].set_image(url=url)
         return
     if stale:
         if uploaded is not None:

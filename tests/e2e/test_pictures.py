@@ -153,30 +153,45 @@ async def test_turning_the_pages_of_the_upload_keeps_it_for_every_answer_shown_f
         fake: FakeDiscord, bot: BotProcess) -> None:
     """An edit that left the file out would delete it from Discord, and with it the picture
     of every answer shown from it: the asker's page turns keep it (on later pages as the
-    embed's thumbnail), and return to page 1 without uploading it again."""
-    asker = P.user()
+    embed's thumbnail), and return to page 1 without uploading it again. The page turns of an
+    answer shown from it upload nothing either."""
+    asker, second_asker = P.user(), P.user()
     first = in_guild("timeline", user=asker)
     body = await fake.interact(first, STEP)
     await shown_from_there(fake, bot, first)
     message = fake.original_message(first["id"])
     assert message is not None
     [held] = message["attachments"]
-    later = await fake.interact(in_guild("timeline"), STEP)
+    second = in_guild("timeline", user=second_asker)
+    later = await fake.interact(second, STEP)
     shown = later["data"]["embeds"][0]["image"]["url"]
-    data = body["data"]
-    for label, page in (("▶", "Page 2/"), ("◀", "Page 1/")):
+    uploads = len(fake.uploads)
+
+    async def turn(payload: dict[str, Any], who: dict[str, Any], data: dict[str, Any],
+                   label: str) -> tuple[dict[str, Any], list[Any]]:
         button = next(b for row in data["components"] for b in row["components"]
                       if b.get("label") == label)
-        current = fake.original_message(first["id"])
+        current = fake.original_message(payload["id"])
         assert current is not None
         update = await fake.interact(P.component_interaction(
-            button["custom_id"], current, asker, guild=P.default_guild()), STEP)
-        data = update["data"]
+            button["custom_id"], current, who, guild=P.default_guild()), STEP)
+        current = fake.original_message(payload["id"])
+        assert current is not None
+        return update["data"], current["attachments"]
+
+    data = body["data"]
+    for label, page in (("▶", "Page 2/"), ("◀", "Page 1/")):
+        data, files = await turn(first, asker, data, label)
         assert data["embeds"][0]["footer"]["text"].startswith(page)
-        current = fake.original_message(first["id"])
-        assert current is not None and [a["id"] for a in current["attachments"]] == [held["id"]]
+        assert [a["id"] for a in files] == [held["id"]]
         assert fake.upload_at(shown) is not None, "the answer shown from it lost its picture"
     assert data["embeds"][0]["image"]["url"] == "attachment://timeline.png"
+    data = later["data"]
+    for label in ("▶", "◀"):
+        data, files = await turn(second, second_asker, data, label)
+        assert files == []
+    assert data["embeds"][0]["image"]["url"] == shown  # page 1 again, from the same upload
+    assert len(fake.uploads) == uploads  # not one file more
 
 
 async def test_an_address_discord_refuses_is_forgotten_and_the_picture_uploaded_instead(
