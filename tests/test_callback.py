@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.discord_app import callback
 from tests.fakediscord.server import parse_body
+from tests.loopback import served
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 240  # every byte value, CRLFs included
 PAYLOAD = {"type": 4, "data": {"content": "Zoë «quoted» \"x\" \r\n--not-a-boundary",
@@ -85,15 +86,8 @@ async def server() -> AsyncIterator[tuple[str, Script, list[tuple[bytes, str]]]]
 
     app = web.Application()
     app.router.add_post("/interactions/{id}/{token}/callback", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/interactions/1/tok/callback", script, seen
-    finally:
-        await runner.cleanup()
+    async with served(app) as base:
+        yield f"{base}/interactions/1/tok/callback", script, seen
 
 
 @pytest.fixture

@@ -205,7 +205,6 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[Payload],
         log.warning("Discord refused to show picture %s from %s (%s); uploading it again",
                     picture.content, shown_from, exc.text)
         uploaded.forget(scope, picture.content)
-        shown_from = None
         message = await _send_first(interaction, pages, ask, hidden, None,
                                     returned=not hidden)
     if message is not None and uploaded is not None and scope is not None:

@@ -86,12 +86,10 @@ STAND_IN_URL = "https://picture.invalid/shown-from-where-this-server-saw-it-uplo
 def with_stand_in(pages: Pages) -> Pages:
     """`pages` with the picture shown from STAND_IN_URL, kept with the answer."""
     kept = memo_of(pages)
-    variant = kept.get(("shown at", STAND_IN_URL))
-    if variant is None:
-        made = shown_at(pages, STAND_IN_URL)
-        variant = kept[("shown at", STAND_IN_URL)] = (
-            made if isinstance(made, Pages) else pages.replaced(made))
-    return cast(Pages, variant)
+    key = ("shown at", STAND_IN_URL)
+    if key not in kept:
+        kept[key] = shown_at(pages, STAND_IN_URL)  # Pages in, Pages out
+    return cast(Pages, kept[key])
 
 
 def picture_of(page: Payload) -> Attachment | None:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from tests import payloads as P
 from tests.fakediscord import FakeDiscord
+from tests.loopback import served
 from tests.payloads import CHANNEL_MESSAGE
 
 from .conftest import (
@@ -236,15 +237,8 @@ async def static_server(folder: Path) -> AsyncIterator[str]:
     """The operator's web server for PICTURES_DIR, on 127.0.0.1: its base address."""
     app = web.Application()
     app.router.add_static("/briefing/", folder)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}/briefing"
-    finally:
-        await runner.cleanup()
+    async with served(app) as base:
+        yield f"{base}/briefing"
 
 
 async def test_hosted_pictures_are_shown_from_the_operators_server_and_never_uploaded(
